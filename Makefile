@@ -1,0 +1,21 @@
+# Entry points for people and CI. The real work is in scripts/ so it can be
+# run directly too.
+
+.PHONY: run test bench build lint
+
+run:
+	go run ./cmd/companin serve
+
+test:
+	scripts/test
+
+# Benchmarks only (-run '^$$' skips tests), without the race detector, which
+# would distort timings.
+bench:
+	scripts/test -race=false -run '^$$' -bench . -benchmem
+
+build:
+	go build -o bin/companin ./cmd/companin
+
+lint:
+	go vet ./...

@@ -1,0 +1,114 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/companin/companin/commands"
+	"github.com/companin/companin/domain/knowledge"
+	"github.com/companin/companin/projections"
+)
+
+type qaRequest struct {
+	Question    string   `json:"question"`
+	Answer      string   `json:"answer"`
+	Tags        []string `json:"tags"`
+	Source      string   `json:"source"`
+	AssistantID string   `json:"assistant_id"`
+}
+
+func (s *Server) addQA(c echo.Context) error {
+	var req qaRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	aid, err := parseUUIDField("assistant_id", req.AssistantID, false)
+	if err != nil {
+		return err
+	}
+	m, err := s.meta(c)
+	if err != nil {
+		return err
+	}
+	ctx := c.Request().Context()
+	id := commands.NewID(m, "knowledge")
+	res, err := s.Knowledge.AddQA(ctx, m, id, knowledge.QA{
+		Question: req.Question, Answer: req.Answer, Tags: req.Tags, Source: req.Source, AssistantID: aid,
+	})
+	if err != nil {
+		return err
+	}
+	if err := s.visible(c, projections.Knowledge, res); err != nil {
+		return err
+	}
+	k, err := s.Queries.KnowledgeItem(ctx, m.OrganizationID, id)
+	if err != nil {
+		return err
+	}
+	return created(c, "Q&A pair added", k)
+}
+
+func (s *Server) listKnowledge(c echo.Context) error {
+	limit, cursor, err := listParams(c)
+	if err != nil {
+		return err
+	}
+	page, err := s.Queries.KnowledgeItems(c.Request().Context(), principalOf(c).OrganizationID, limit, cursor)
+	if err != nil {
+		return err
+	}
+	return ok(c, "Knowledge items retrieved", page)
+}
+
+func (s *Server) getKnowledge(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	k, err := s.Queries.KnowledgeItem(c.Request().Context(), principalOf(c).OrganizationID, id)
+	if err != nil {
+		return err
+	}
+	return ok(c, "Knowledge item retrieved", k)
+}
+
+func (s *Server) deleteKnowledge(c echo.Context) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.meta(c)
+	if err != nil {
+		return err
+	}
+	res, err := s.Knowledge.Remove(c.Request().Context(), m, id)
+	if err != nil {
+		return err
+	}
+	if err := s.visible(c, projections.Knowledge, res); err != nil {
+		return err
+	}
+	return respond(c, http.StatusOK, "Knowledge item deleted", map[string]any{"id": id, "deleted": true})
+}
+
+func (s *Server) searchKnowledge(c echo.Context) error {
+	q := c.QueryParam("q")
+	if q == "" {
+		return fieldError("q", "is required")
+	}
+	limit, _, err := listParams(c)
+	if err != nil {
+		return err
+	}
+	aid, err := parseUUIDField("assistant_id", c.QueryParam("assistant_id"), false)
+	if err != nil {
+		return err
+	}
+	lang := c.QueryParam("lang")
+	hits, err := s.Queries.Search(c.Request().Context(), principalOf(c).OrganizationID, aid, lang, q, limit)
+	if err != nil {
+		return err
+	}
+	return ok(c, "Search results", map[string]any{"items": hits, "next_cursor": nil})
+}

@@ -1,0 +1,151 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/companin/companin/adapters/eventbus"
+	"github.com/companin/companin/adapters/eventstore/pgstore"
+	"github.com/companin/companin/adapters/extractive"
+	"github.com/companin/companin/adapters/httpapi"
+	"github.com/companin/companin/commands"
+	"github.com/companin/companin/domain/assistant"
+	"github.com/companin/companin/domain/conversation"
+	"github.com/companin/companin/domain/event"
+	"github.com/companin/companin/domain/knowledge"
+	"github.com/companin/companin/domain/organization"
+	"github.com/companin/companin/domain/usercontext"
+	"github.com/companin/companin/domain/widgetconfig"
+	"github.com/companin/companin/projections"
+	"github.com/companin/companin/worker/reply"
+)
+
+// newCodec lists every event the system stores.
+func newCodec() *event.Codec {
+	return event.NewCodec(organization.Kinds(), assistant.Kinds(), conversation.Kinds(),
+		usercontext.Kinds(), knowledge.Kinds(), widgetconfig.Kinds())
+}
+
+// application is the wired system.
+type application struct {
+	cfg      config
+	pool     *pgxpool.Pool
+	store    *pgstore.Store
+	codec    *event.Codec
+	queries  *projections.Queries
+	progress *projections.Progress
+	orgs     *commands.Organizations
+	api      *httpapi.Server
+}
+
+// newApplication wires every part by hand: no container, no registries.
+func newApplication(ctx context.Context, cfg config, pool *pgxpool.Pool) (*application, error) {
+	codec := newCodec()
+	store := pgstore.New(pool)
+	queries := projections.NewQueries(pool)
+	progress := projections.NewProgress(pool)
+	tokens := httpapi.NewTokens(pool, nil)
+	if err := tokens.Init(ctx); err != nil {
+		return nil, err
+	}
+	a := &application{cfg: cfg, pool: pool, store: store, codec: codec, queries: queries, progress: progress,
+		orgs: commands.NewOrganizations(store, codec, nil)}
+	a.api = httpapi.New(httpapi.Deps{
+		Pool: pool, Queries: queries, Progress: progress,
+		Assistants:    commands.NewAssistants(store, codec, nil),
+		Conversations: commands.NewConversations(store, codec, nil),
+		Contexts:      commands.NewContexts(store, codec, nil),
+		Knowledge:     commands.NewKnowledge(store, codec, nil),
+		Widgets:       commands.NewWidgetConfigs(store, codec, nil),
+		Tokens:        tokens,
+		Limiter:       httpapi.NewRateLimiter(pool, cfg.RateLimit, time.Hour, nil),
+	}, httpapi.Config{ReplyWait: cfg.ReplyWait, ProjectionWait: cfg.ProjectionWait, AllowedOrigins: cfg.CORSOrigins})
+	return a, nil
+}
+
+// run serves HTTP on ln (when the API is on) and runs the consumers (when
+// workers are on) until ctx ends, then shuts down gracefully.
+func (a *application) run(ctx context.Context, ln net.Listener) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+
+	wg.Go(func() { a.progress.Run(ctx) })
+	if a.cfg.Workers {
+		router, err := a.newRouter()
+		if err != nil {
+			return err
+		}
+		wg.Go(func() {
+			if err := router.Run(ctx); err != nil {
+				errc <- fmt.Errorf("router: %w", err)
+			}
+		})
+		defer router.Close()
+	}
+	if a.cfg.API && ln != nil {
+		srv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
+		wg.Go(func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("http: %w", err)
+			}
+		})
+		defer func() {
+			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+			defer scancel()
+			if err := srv.Shutdown(sctx); err != nil {
+				slog.Warn("http shutdown", "err", err)
+			}
+		}()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	cancel()
+	a.store.Close()
+	return err
+}
+
+func (a *application) newRouter() (interface{ Run(context.Context) error; Close() error }, error) {
+	logger := watermill.NewSlogLogger(slog.Default())
+	router, err := eventbus.NewRouter(logger, eventbus.NewDeadLetters(a.pool))
+	if err != nil {
+		return nil, err
+	}
+	subs := eventbus.Subscribers(a.store, a.pool, eventbus.SubscriberConfig{Logger: logger, NackDelay: 200 * time.Millisecond})
+	for _, p := range projections.All(a.pool, a.codec) {
+		if err := eventbus.AddConsumer(router, subs, p.Name(), p.Apply); err != nil {
+			return nil, err
+		}
+	}
+	conversations := commands.NewConversations(a.store, a.codec, nil)
+	worker := reply.New(a.codec, conversations, commands.NewAssistants(a.store, a.codec, nil), a.queries,
+		a.progress, extractive.Responder{})
+	if err := eventbus.AddConsumer(router, subs, reply.Name, worker.Handle); err != nil {
+		return nil, err
+	}
+	return router, nil
+}
+
+// projectionNames lists the read models, for the CLI.
+func projectionNames(pool *pgxpool.Pool, codec *event.Codec) []string {
+	var names []string
+	for _, p := range projections.All(pool, codec) {
+		names = append(names, p.Name())
+	}
+	slices.Sort(names)
+	return names
+}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// config is everything the binary reads from the environment, loaded once.
+type config struct {
+	DatabaseURL    string        // DATABASE_URL; empty starts a private PostgreSQL
+	DataDir        string        // COMPANIN_DATA_DIR: where the private PostgreSQL lives
+	Addr           string        // COMPANIN_ADDR, else ":" + PORT, else ":8080"
+	RateLimit      int           // COMPANIN_RATE_LIMIT requests per hour per organization
+	ReplyWait      time.Duration // COMPANIN_REPLY_WAIT
+	ProjectionWait time.Duration // COMPANIN_PROJECTION_WAIT
+	CORSOrigins    []string      // COMPANIN_CORS_ORIGINS, comma separated; empty allows all
+	API            bool          // COMPANIN_API: serve HTTP
+	Workers        bool          // COMPANIN_WORKERS: run projectors and the reply worker
+	LogLevel       string        // COMPANIN_LOG_LEVEL: debug, info, warn, error
+}
+
+func loadConfig() (config, error) {
+	c := config{
+		DatabaseURL: os.Getenv("DATABASE_URL"),
+		DataDir:     envOr("COMPANIN_DATA_DIR", ".data/postgres"),
+		Addr:        os.Getenv("COMPANIN_ADDR"),
+		LogLevel:    envOr("COMPANIN_LOG_LEVEL", "info"),
+	}
+	if c.Addr == "" {
+		c.Addr = ":" + envOr("PORT", "8080")
+	}
+	var errs []error
+	c.RateLimit = envInt("COMPANIN_RATE_LIMIT", 1000, &errs)
+	c.ReplyWait = envDuration("COMPANIN_REPLY_WAIT", 20*time.Second, &errs)
+	c.ProjectionWait = envDuration("COMPANIN_PROJECTION_WAIT", 5*time.Second, &errs)
+	c.API = envBool("COMPANIN_API", true, &errs)
+	c.Workers = envBool("COMPANIN_WORKERS", true, &errs)
+	if v := os.Getenv("COMPANIN_CORS_ORIGINS"); v != "" {
+		for _, o := range strings.Split(v, ",") {
+			c.CORSOrigins = append(c.CORSOrigins, strings.TrimSpace(o))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// Validate reports every problem at once.
+func (c config) Validate() error {
+	var errs []error
+	if c.RateLimit < 1 {
+		errs = append(errs, errors.New("COMPANIN_RATE_LIMIT must be at least 1"))
+	}
+	if c.ReplyWait < 0 || c.ProjectionWait < 0 {
+		errs = append(errs, errors.New("waits must not be negative"))
+	}
+	if !c.API && !c.Workers {
+		errs = append(errs, errors.New("COMPANIN_API and COMPANIN_WORKERS are both off: nothing to run"))
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, fmt.Errorf("COMPANIN_LOG_LEVEL %q: want debug, info, warn or error", c.LogLevel))
+	}
+	return errors.Join(errs...)
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(key string, def int, errs *[]error) int {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q: not an integer", key, v))
+	}
+	return n
+}
+
+func envDuration(key string, def time.Duration, errs *[]error) time.Duration {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q: not a duration such as 20s", key, v))
+	}
+	return d
+}
+
+func envBool(key string, def bool, errs *[]error) bool {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		*errs = append(*errs, fmt.Errorf("%s=%q: not a boolean", key, v))
+	}
+	return b
+}

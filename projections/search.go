@@ -1,0 +1,100 @@
+package projections
+
+import (
+	"context"
+	"strings"
+	"unicode"
+
+	"github.com/google/uuid"
+)
+
+// Hit is one retrieved passage.
+type Hit struct {
+	KnowledgeID uuid.UUID `json:"knowledge_id"`
+	ChunkID     uuid.UUID `json:"chunk_id"`
+	Title       string    `json:"title"`
+	Heading     string    `json:"-"`
+	Body        string    `json:"-"`
+	Snippet     string    `json:"snippet"`
+	// Coverage is the share of the question's content words the passage
+	// contains (0..1); Score orders hits (coverage first, then rank).
+	Coverage float64 `json:"-"`
+	Score    float64 `json:"score"`
+}
+
+// textSearchConfigs maps a language tag's primary subtag to a PostgreSQL
+// text search configuration that ships with the server.
+var textSearchConfigs = map[string]string{
+	"en": "english", "nl": "dutch", "de": "german", "fr": "french", "es": "spanish",
+	"it": "italian", "pt": "portuguese", "sv": "swedish", "da": "danish", "no": "norwegian",
+	"nb": "norwegian", "fi": "finnish", "ru": "russian", "hu": "hungarian", "ro": "romanian",
+	"tr": "turkish",
+}
+
+// SearchConfig returns the text search configuration for a language tag.
+func SearchConfig(lang string) string {
+	primary, _, _ := strings.Cut(strings.ToLower(lang), "-")
+	if c, ok := textSearchConfigs[primary]; ok {
+		return c
+	}
+	return "english"
+}
+
+// words splits text into search words; anything else is dropped, so the
+// words can be fed to to_tsquery without escaping.
+func words(text string) []string {
+	f := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
+		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
+	})
+	seen := map[string]bool{}
+	out := f[:0]
+	for _, w := range f {
+		if !seen[w] && len(out) < 32 {
+			seen[w] = true
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
+// Search finds the passages of organization org (and of assistant, or of
+// the whole organization when an item is not scoped) that best match text,
+// with full-text search in language lang.
+func (q *Queries) Search(ctx context.Context, org uuid.UUID, assistant *uuid.UUID, lang, text string, limit int) ([]Hit, error) {
+	ws := words(text)
+	if len(ws) == 0 {
+		return []Hit{}, nil
+	}
+	limit = clampLimit(limit)
+	rows, err := q.pool.Query(ctx, `
+		WITH terms AS (
+			SELECT q FROM (SELECT to_tsquery($2::regconfig, w) AS q FROM unnest($3::text[]) AS w) t
+			WHERE numnode(q) > 0
+		), n AS (SELECT greatest(count(*), 1)::float8 AS n FROM terms),
+		anyq AS (SELECT to_tsquery($2::regconfig, $4) AS q)
+		SELECT c.knowledge_id, c.id, c.title, c.heading, c.body,
+			ts_headline($2::regconfig, c.body, anyq.q, 'MaxFragments=2, MaxWords=30, MinWords=10') AS snippet,
+			(SELECT count(*) FROM terms WHERE c.tsv @@ terms.q)::float8 / n.n AS coverage,
+			ts_rank_cd(c.tsv, anyq.q, 32) AS rank
+		FROM knowledge_chunks c, anyq, n
+		WHERE c.organization_id = $1
+		  AND ($5::uuid IS NULL OR c.assistant_id IS NULL OR c.assistant_id = $5)
+		  AND c.tsv @@ anyq.q
+		ORDER BY coverage DESC, rank DESC, c.id
+		LIMIT $6`, org, SearchConfig(lang), ws, strings.Join(ws, " | "), assistant, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	hits := []Hit{}
+	for rows.Next() {
+		var h Hit
+		var rank float64
+		if err := rows.Scan(&h.KnowledgeID, &h.ChunkID, &h.Title, &h.Heading, &h.Body, &h.Snippet, &h.Coverage, &rank); err != nil {
+			return nil, err
+		}
+		h.Score = h.Coverage + rank/10
+		hits = append(hits, h)
+	}
+	return hits, rows.Err()
+}
