@@ -79,6 +79,9 @@ const (
 	lockCheck = 5 * time.Second
 	// skipSaveEvery limits checkpoint writes for events of other topics.
 	skipSaveEvery = time.Second
+	// settleTimeout bounds how long an ending subscription waits for the
+	// Ack or Nack of the message it delivered last.
+	settleTimeout = 5 * time.Second
 	// restartDelay separates attempts after a subscription failed.
 	restartDelay = time.Second
 )
@@ -281,8 +284,29 @@ func (s *Subscriber) deliver(ctx context.Context, name string, e event.Event, ou
 			}
 		case <-ctx.Done():
 			cancel()
+			if name != "" {
+				s.settle(ctx, name, e, msg)
+			}
 			return ctx.Err()
 		}
+	}
+}
+
+// settle waits a little for the verdict on a message whose subscription is
+// ending, so that the lock is not released, and another process does not
+// start on the same event, while a handler may still commit it. The
+// message's context is already cancelled, so a well-behaved handler returns
+// quickly.
+func (s *Subscriber) settle(ctx context.Context, name string, e event.Event, msg *message.Message) {
+	t := time.NewTimer(settleTimeout)
+	defer t.Stop()
+	select {
+	case <-msg.Acked():
+		if err := s.saveCheckpoint(ctx, name, e.Position); err != nil {
+			s.cfg.Logger.Error("Event bus checkpoint not saved on close", err, nil)
+		}
+	case <-msg.Nacked():
+	case <-t.C:
 	}
 }
 

@@ -103,8 +103,10 @@ func (s *Server) routes() {
 	v1.GET("/openapi.json", serveOpenAPI)
 	v1.POST("/auth/widget-token", s.widgetToken, s.rateLimitByClient)
 
-	authed := v1.Group("", s.authenticate, s.rateLimit, requireAuth)
-	api := authed.Group("", apiKeyOnly)
+	// Middleware is attached per route, not per group: Echo groups with
+	// middleware register catch-all routes that turn 405 into 404.
+	authed := routeSet{g: v1, mw: []echo.MiddlewareFunc{s.authenticate, s.rateLimit, requireAuth}}
+	api := routeSet{g: v1, mw: []echo.MiddlewareFunc{s.authenticate, s.rateLimit, requireAuth, apiKeyOnly}}
 
 	api.GET("/assistants", s.listAssistants)
 	api.POST("/assistants", s.createAssistant)
@@ -144,6 +146,17 @@ func (s *Server) routes() {
 	api.PATCH("/widget-configs/:id", s.updateWidgetConfig)
 	api.DELETE("/widget-configs/:id", s.deleteWidgetConfig)
 }
+
+// routeSet registers routes on a group with a fixed middleware chain.
+type routeSet struct {
+	g  *echo.Group
+	mw []echo.MiddlewareFunc
+}
+
+func (r routeSet) GET(path string, h echo.HandlerFunc)    { r.g.GET(path, h, r.mw...) }
+func (r routeSet) POST(path string, h echo.HandlerFunc)   { r.g.POST(path, h, r.mw...) }
+func (r routeSet) PATCH(path string, h echo.HandlerFunc)  { r.g.PATCH(path, h, r.mw...) }
+func (r routeSet) DELETE(path string, h echo.HandlerFunc) { r.g.DELETE(path, h, r.mw...) }
 
 func (s *Server) ready(c echo.Context) error {
 	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)

@@ -120,7 +120,9 @@ func (a *application) run(ctx context.Context, ln net.Listener) error {
 }
 
 func (a *application) newRouter() (interface{ Run(context.Context) error; Close() error }, error) {
-	logger := watermill.NewSlogLogger(slog.Default())
+	// Watermill narrates every subscription at info level; keep that for
+	// debug logs so info stays about our own work.
+	logger := watermill.NewSlogLoggerWithLevelMapping(slog.Default(), map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})
 	router, err := eventbus.NewRouter(logger, eventbus.NewDeadLetters(a.pool))
 	if err != nil {
 		return nil, err

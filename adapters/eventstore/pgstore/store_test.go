@@ -14,7 +14,7 @@ import (
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-func newStore(t *testing.T) (*pgstore.Store, *pgxpool.Pool) {
+func newStore(t testing.TB) (*pgstore.Store, *pgxpool.Pool) {
 	pool := pgtest.Pool(t)
 	s := pgstore.New(pool)
 	t.Cleanup(s.Close)
