@@ -158,8 +158,10 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 }
 
 // Close ends every subscription and returns once they have stopped and
-// released their locks. Messages delivered but not acknowledged are
-// delivered again to the next subscriber of the group.
+// released their locks. The context of a message in flight is cancelled; a
+// consumer group waits up to 5s for its Ack or Nack before releasing the
+// lock. A message not acknowledged is delivered again to the group's next
+// subscriber.
 func (s *Subscriber) Close() error {
 	s.mu.Lock()
 	s.closed = true

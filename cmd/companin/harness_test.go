@@ -48,6 +48,14 @@ func testConfig() config {
 // by several servers to stand for several processes.
 func startServer(t *testing.T, cfg config, pool *pgxpool.Pool) *testServer {
 	t.Helper()
+	return startServerOn(t, cfg, pool)
+}
+
+// startServerTB is startServer for benchmarks.
+func startServerTB(tb testing.TB, cfg config) *testServer { return startServerOn(tb, cfg, nil) }
+
+func startServerOn(t testing.TB, cfg config, pool *pgxpool.Pool) *testServer {
+	t.Helper()
 	if pool == nil {
 		pool = pgtest.Pool(t)
 	}
