@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -197,36 +196,42 @@ func (s *Server) sendMessage(c echo.Context, kind conversation.Kind) error {
 }
 
 // awaitReply returns the user message with its reply, waiting for the
-// reply worker up to the configured bound.
+// reply worker up to the configured bound; past it the reply is pending.
 func (s *Server) awaitReply(ctx context.Context, org, msgID uuid.UUID) (sentMessage, error) {
-	ctx, cancel := context.WithTimeout(ctx, s.cfg.ReplyWait)
-	defer cancel()
+	deadline := time.Now().Add(s.cfg.ReplyWait)
 	for {
 		changed := s.Progress.Changed()
-		msg, err := s.Queries.Message(ctx, org, msgID)
-		if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-			return sentMessage{}, err
+		out, err := s.sentMessage(ctx, org, msgID)
+		if err != nil || out.ReplyStatus != "pending" {
+			return out, err
 		}
-		if err == nil && msg.ReplyStatus != "pending" {
-			out := sentMessage{Message: msg}
-			if msg.ReplyStatus == "completed" {
-				r, err := s.Queries.ReplyTo(ctx, org, msgID)
-				if err != nil {
-					return sentMessage{}, err
-				}
-				out.Reply = &r
-			}
+		wait := time.Until(deadline)
+		if wait <= 0 {
 			return out, nil
 		}
 		select {
 		case <-ctx.Done():
-			// Past the bound: answer with what is stored, reply pending.
-			msg, err := s.Queries.Message(context.WithoutCancel(ctx), org, msgID)
-			return sentMessage{Message: msg}, err
+			return sentMessage{}, ctx.Err()
 		case <-changed:
-		case <-time.After(time.Second):
+		case <-time.After(min(wait, time.Second)):
 		}
 	}
+}
+
+func (s *Server) sentMessage(ctx context.Context, org, msgID uuid.UUID) (sentMessage, error) {
+	msg, err := s.Queries.Message(ctx, org, msgID)
+	if err != nil {
+		return sentMessage{}, err
+	}
+	out := sentMessage{Message: msg}
+	if msg.ReplyStatus == "completed" {
+		r, err := s.Queries.ReplyTo(ctx, org, msgID)
+		if err != nil {
+			return sentMessage{}, err
+		}
+		out.Reply = &r
+	}
+	return out, nil
 }
 
 func (s *Server) endSession(c echo.Context) error {

@@ -82,6 +82,7 @@ func (a *application) run(ctx context.Context, ln net.Listener) error {
 	errc := make(chan error, 3)
 
 	wg.Go(func() { a.progress.Run(ctx) })
+	wg.Go(func() { a.sweepRateLimits(ctx) })
 	if a.cfg.Workers {
 		router, err := a.newRouter()
 		if err != nil {
@@ -117,6 +118,22 @@ func (a *application) run(ctx context.Context, ln net.Listener) error {
 	cancel()
 	a.store.Close()
 	return err
+}
+
+// sweepRateLimits deletes ended rate limit windows now and then.
+func (a *application) sweepRateLimits(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := a.api.Limiter.Sweep(ctx); err != nil && ctx.Err() == nil {
+				slog.WarnContext(ctx, "sweep rate limits", "err", err)
+			}
+		}
+	}
 }
 
 func (a *application) newRouter() (interface{ Run(context.Context) error; Close() error }, error) {
