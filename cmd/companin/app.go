@@ -136,7 +136,10 @@ func (a *application) sweepRateLimits(ctx context.Context) {
 	}
 }
 
-func (a *application) newRouter() (interface{ Run(context.Context) error; Close() error }, error) {
+func (a *application) newRouter() (interface {
+	Run(context.Context) error
+	Close() error
+}, error) {
 	// Watermill narrates every subscription at info level; keep that for
 	// debug logs so info stays about our own work.
 	logger := watermill.NewSlogLoggerWithLevelMapping(slog.Default(), map[slog.Level]slog.Level{slog.LevelInfo: slog.LevelDebug})

@@ -146,10 +146,10 @@ func TestWidgetTokenScope(t *testing.T) {
 	// Tampered or foreign tokens are refused.
 	parts := strings.Split(tok.Token, ".")
 	for name, bad := range map[string]string{
-		"garbage":          "not-a-jwt",
-		"bad signature":    parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2])),
-		"alg none":         "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + ".",
-		"swapped payload":  parts[0] + ".eyJvcmciOiIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAiLCJzY29wZSI6IndpZGdldCJ9." + parts[2],
+		"garbage":         "not-a-jwt",
+		"bad signature":   parts[0] + "." + parts[1] + "." + strings.Repeat("A", len(parts[2])),
+		"alg none":        "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + ".",
+		"swapped payload": parts[0] + ".eyJvcmciOiIwMDAwMDAwMC0wMDAwLTAwMDAtMDAwMC0wMDAwMDAwMDAwMDAiLCJzY29wZSI6IndpZGdldCJ9." + parts[2],
 	} {
 		got := s.do(t, request{method: "GET", path: "/api/v1/sessions/" + f.session, header: bearer(bad)})
 		if got.Status != http.StatusUnauthorized {
