@@ -158,6 +158,40 @@ type Message struct {
 	CreatedAt   time.Time             `json:"created_at"`
 }
 
+// MarshalJSON gives each role its shape: a reply always carries sources
+// (possibly empty), answerable, responder and model; a user message its
+// reply status.
+func (m Message) MarshalJSON() ([]byte, error) {
+	if m.Role == conversation.RoleAssistant.String() {
+		sources := m.Sources
+		if sources == nil {
+			sources = []conversation.Source{}
+		}
+		answerable := m.Answerable != nil && *m.Answerable
+		return json.Marshal(struct {
+			ID         uuid.UUID             `json:"id"`
+			Role       string                `json:"role"`
+			Content    string                `json:"content"`
+			Metadata   map[string]any        `json:"metadata"`
+			ReplyTo    *uuid.UUID            `json:"reply_to"`
+			Sources    []conversation.Source `json:"sources"`
+			Answerable bool                  `json:"answerable"`
+			Responder  string                `json:"responder"`
+			Model      string                `json:"model"`
+			CreatedAt  time.Time             `json:"created_at"`
+		}{m.ID, m.Role, m.Content, orEmpty(m.Metadata), m.ReplyTo, sources, answerable, m.Responder, m.Model, m.CreatedAt})
+	}
+	return json.Marshal(struct {
+		ID          uuid.UUID      `json:"id"`
+		Role        string         `json:"role"`
+		Content     string         `json:"content"`
+		Metadata    map[string]any `json:"metadata"`
+		ReplyStatus string         `json:"reply_status,omitempty"`
+		ReplyError  string         `json:"reply_error,omitempty"`
+		CreatedAt   time.Time      `json:"created_at"`
+	}{m.ID, m.Role, m.Content, orEmpty(m.Metadata), m.ReplyStatus, m.ReplyError, m.CreatedAt})
+}
+
 const messageCols = `id, thread_id, seq, role, content, metadata, reply_to, sources, answerable, responder, model,
 	reply_status, reply_error, created_at`
 

@@ -92,7 +92,11 @@ func errorHandler(err error, c echo.Context) {
 		_ = c.NoContent(code)
 		return
 	}
-	_ = c.JSON(code, Envelope{Status: "error", StatusCode: code, Detail: detail, Data: data})
+	status := "error"
+	if code < 400 {
+		status = "success" // e.g. 202: the write happened, its effect is still being applied
+	}
+	_ = c.JSON(code, Envelope{Status: status, StatusCode: code, Detail: detail, Data: data})
 }
 
 func classify(err error) (int, string, any) {

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -150,6 +151,21 @@ func (s *Server) listMessages(c echo.Context, kind conversation.Kind) error {
 type sentMessage struct {
 	projections.Message
 	Reply *projections.Message `json:"reply"`
+}
+
+// MarshalJSON adds the reply to the user message's own fields (the
+// embedded message has a MarshalJSON of its own, which would otherwise
+// swallow the reply).
+func (m sentMessage) MarshalJSON() ([]byte, error) {
+	base, err := json.Marshal(m.Message)
+	if err != nil {
+		return nil, err
+	}
+	reply, err := json.Marshal(m.Reply)
+	if err != nil {
+		return nil, err
+	}
+	return append(append(append(base[:len(base)-1], `,"reply":`...), reply...), '}'), nil
 }
 
 func (s *Server) sendSessionMessage(c echo.Context) error {

@@ -2,13 +2,21 @@ package main
 
 import (
 	"net/http"
+	"sync"
 	"testing"
+
+	"github.com/companin/companin/adapters/httpapi/openapitest"
 )
 
-// validate checks every answer against the OpenAPI document.
+var (
+	validatorOnce sync.Once
+	validator     *openapitest.Validator
+)
+
+// validate checks every answer of the end-to-end tests against the OpenAPI
+// document the server publishes.
 func validate(t *testing.T, req *http.Request, r response) {
 	t.Helper()
-	checkOpenAPI(t, req, r.Status, r.Header, r.Body)
+	validatorOnce.Do(func() { validator = openapitest.Load(t) })
+	validator.Check(t, req, r.Status, r.Header, r.Body)
 }
-
-var checkOpenAPI = func(t *testing.T, req *http.Request, status int, header http.Header, body []byte) {}
