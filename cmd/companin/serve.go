@@ -21,19 +21,25 @@ func openDatabase(ctx context.Context, cfg config) (*pgxpool.Pool, func(), error
 	url := cfg.DatabaseURL
 	stopCluster := func() {}
 	if url == "" {
-		slog.Info("DATABASE_URL is not set: starting a private PostgreSQL", "dir", cfg.DataDir)
-		c, err := pgcluster.Start(ctx, pgcluster.Options{Dir: cfg.DataDir})
+		// A running `companin serve` owns the private cluster: other commands
+		// use it and leave it running.
+		c, running, err := pgcluster.Attach(ctx, cfg.DataDir)
 		if err != nil {
 			return nil, nil, err
 		}
-		if err := createDatabase(ctx, c.URL("postgres"), "companin"); err != nil {
-			c.Stop()
-			return nil, nil, err
+		if running {
+			url = c.URL("companin")
+			c = nil
+		} else {
+			slog.Info("DATABASE_URL is not set: starting a private PostgreSQL", "dir", cfg.DataDir)
+			c, err = pgcluster.Start(ctx, pgcluster.Options{Dir: cfg.DataDir})
+			if err != nil {
+				return nil, nil, err
+			}
 		}
-		url = c.URL("companin")
-		stopCluster = func() {
-			if err := c.Stop(); err != nil {
-				slog.Warn("stop private PostgreSQL", "err", err)
+		if c != nil {
+			if err := startedCluster(ctx, c, &url, &stopCluster); err != nil {
+				return nil, nil, err
 			}
 		}
 	}
@@ -53,6 +59,20 @@ func openDatabase(ctx context.Context, cfg config) (*pgxpool.Pool, func(), error
 		return nil, nil, fmt.Errorf("connect: %w", err)
 	}
 	return pool, func() { pool.Close(); stopCluster() }, nil
+}
+
+func startedCluster(ctx context.Context, c *pgcluster.Cluster, url *string, stop *func()) error {
+	if err := createDatabase(ctx, c.URL("postgres"), "companin"); err != nil {
+		c.Stop()
+		return err
+	}
+	*url = c.URL("companin")
+	*stop = func() {
+		if err := c.Stop(); err != nil {
+			slog.Warn("stop private PostgreSQL", "err", err)
+		}
+	}
+	return nil
 }
 
 func createDatabase(ctx context.Context, adminURL, name string) error {
