@@ -73,7 +73,7 @@ func (q *Queries) Search(ctx context.Context, org uuid.UUID, assistant *uuid.UUI
 		), n AS (SELECT greatest(count(*), 1)::float8 AS n FROM terms),
 		anyq AS (SELECT to_tsquery($2::regconfig, $4) AS q)
 		SELECT c.knowledge_id, c.id, c.title, c.heading, c.body,
-			ts_headline($2::regconfig, c.body, anyq.q, 'MaxFragments=2, MaxWords=30, MinWords=10') AS snippet,
+			ts_headline($2::regconfig, c.body, anyq.q, 'MaxFragments=2, MaxWords=30, MinWords=10, StartSel="", StopSel="", FragmentDelimiter=" … "') AS snippet,
 			(SELECT count(*) FROM terms WHERE c.tsv @@ terms.q)::float8 / n.n AS coverage,
 			ts_rank_cd(c.tsv, anyq.q, 32) AS rank
 		FROM knowledge_chunks c, anyq, n
