@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"strings"
 
@@ -138,25 +139,44 @@ func projectKnowledge(ctx context.Context, tx pgx.Tx, e event.Event, p event.Pay
 		if _, err := tx.Exec(ctx, `DELETE FROM knowledge_chunks WHERE knowledge_id = $1`, id); err != nil {
 			return false, err
 		}
+		if ev.Title != "" {
+			if _, err := tx.Exec(ctx, `UPDATE knowledge_items SET title = $2 WHERE id = $1 AND title = ''`, id, ev.Title); err != nil {
+				return false, err
+			}
+		}
+		var title string
+		if err := tx.QueryRow(ctx, `SELECT title FROM knowledge_items WHERE id = $1`, id).Scan(&title); err != nil {
+			return false, err
+		}
 		for _, c := range ev.Chunks {
+			sum := sha256.Sum256([]byte(knowledge.EmbeddingText(title, c.Heading, c.Text)))
 			if _, err := tx.Exec(ctx, `INSERT INTO knowledge_chunks (id, knowledge_id, organization_id, assistant_id,
-				ordinal, title, heading, body, tsv)
-				SELECT $1, k.id, k.organization_id, k.assistant_id, $3, k.title, $4, $5,
+				ordinal, title, heading, body, embed_sha256, tsv)
+				SELECT $1, k.id, k.organization_id, k.assistant_id, $3, k.title, $4, $5, $6,
 					setweight(to_tsvector('english', k.title || ' ' || $4), 'A') ||
 					setweight(to_tsvector('dutch', k.title || ' ' || $4), 'A') ||
 					to_tsvector('english', $5) || to_tsvector('dutch', $5) || to_tsvector('simple', $5)
 				FROM knowledge_items k WHERE k.id = $2`,
-				c.ID, id, c.Ordinal, c.Heading, c.Text); err != nil {
+				c.ID, id, c.Ordinal, c.Heading, c.Text, sum[:]); err != nil {
 				return false, err
 			}
 		}
+		if err := bumpKnowledge(ctx, tx, e.OrganizationID); err != nil {
+			return false, err
+		}
 		return exec(ctx, tx, `UPDATE knowledge_items SET status = 'indexed', status_reason = '',
 			chunk_count = $2, updated_at = $3 WHERE id = $1`, id, len(ev.Chunks), e.Time)
+	case knowledge.RefreshRequested:
+		return exec(ctx, tx, `UPDATE knowledge_items SET status = 'pending', status_reason = '', updated_at = $2
+			WHERE id = $1`, id, e.Time)
 	case knowledge.IndexingFailed:
 		return exec(ctx, tx, `UPDATE knowledge_items SET status = 'failed', status_reason = $2, updated_at = $3
 			WHERE id = $1`, id, ev.Reason, e.Time)
 	case knowledge.Removed:
 		if _, err := tx.Exec(ctx, `DELETE FROM knowledge_chunks WHERE knowledge_id = $1`, id); err != nil {
+			return false, err
+		}
+		if err := bumpKnowledge(ctx, tx, e.OrganizationID); err != nil {
 			return false, err
 		}
 		return exec(ctx, tx, `DELETE FROM knowledge_items WHERE id = $1`, id)
@@ -178,6 +198,13 @@ func projectWidgets(ctx context.Context, tx pgx.Tx, e event.Event, p event.Paylo
 		return exec(ctx, tx, `DELETE FROM widget_configs WHERE id = $1`, id)
 	}
 	return false, nil
+}
+
+// bumpKnowledge tells in-process vector indexes that org's passages changed.
+func bumpKnowledge(ctx context.Context, tx pgx.Tx, org uuid.UUID) error {
+	_, err := tx.Exec(ctx, `INSERT INTO knowledge_versions (organization_id, version) VALUES ($1, 1)
+		ON CONFLICT (organization_id) DO UPDATE SET version = knowledge_versions.version + 1`, org)
+	return err
 }
 
 func orEmpty(m map[string]any) map[string]any {

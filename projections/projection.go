@@ -103,7 +103,7 @@ func All(pool *pgxpool.Pool, codec *event.Codec) []*Projection {
 		mk(Assistants, projectAssistants, "assistants"),
 		mk(Threads, projectThreads, "threads", "messages"),
 		mk(Contexts, projectContexts, "user_contexts"),
-		mk(Knowledge, projectKnowledge, "knowledge_items", "knowledge_chunks"),
+		mk(Knowledge, projectKnowledge, "knowledge_items", "knowledge_chunks", "knowledge_versions"),
 		mk(Widgets, projectWidgets, "widget_configs"),
 	}
 }

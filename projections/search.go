@@ -19,7 +19,43 @@ type Hit struct {
 	// Coverage is the share of the question's content words the passage
 	// contains (0..1); Score orders hits (coverage first, then rank).
 	Coverage float64 `json:"-"`
-	Score    float64 `json:"score"`
+	// Similarity is the cosine similarity of passage and question vectors
+	// (0 when the vector side did not find the passage).
+	Similarity float64 `json:"-"`
+	Score      float64 `json:"score"`
+}
+
+// Chunks returns passages by id as hits without scores.
+func (q *Queries) Chunks(ctx context.Context, org uuid.UUID, ids []uuid.UUID) (map[uuid.UUID]Hit, error) {
+	rows, err := q.pool.Query(ctx, `SELECT knowledge_id, id, title, heading, body FROM knowledge_chunks
+		WHERE organization_id = $1 AND id = ANY($2)`, org, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := make(map[uuid.UUID]Hit, len(ids))
+	for rows.Next() {
+		var h Hit
+		if err := rows.Scan(&h.KnowledgeID, &h.ChunkID, &h.Title, &h.Heading, &h.Body); err != nil {
+			return nil, err
+		}
+		h.Snippet = snippetOf(h.Body)
+		out[h.ChunkID] = h
+	}
+	return out, rows.Err()
+}
+
+// snippetOf is the start of a passage, cut at a word boundary.
+func snippetOf(body string) string {
+	r := []rune(strings.TrimSpace(body))
+	if len(r) <= 200 {
+		return string(r)
+	}
+	s := string(r[:200])
+	if i := strings.LastIndexByte(s, ' '); i > 100 {
+		s = s[:i]
+	}
+	return s + " …"
 }
 
 // textSearchConfigs maps a language tag's primary subtag to a PostgreSQL

@@ -17,9 +17,18 @@ import (
 // Name is recorded as the reply's responder.
 const Name = "extractive"
 
-// MinCoverage is the share of a question's content words a passage must
-// contain to be used as an answer.
-const MinCoverage = 0.5
+// A passage answers a question when it contains at least MinCoverage of
+// the question's content words, or its vector is at least MinSimilarity
+// close to the question's (paraphrases share few words).
+const (
+	MinCoverage   = 0.5
+	MinSimilarity = 0.5
+)
+
+// Relevant reports whether h is good enough to answer from.
+func Relevant(h projections.Hit) bool {
+	return h.Coverage >= MinCoverage || h.Similarity >= MinSimilarity
+}
 
 // Responder answers from retrieved passages.
 type Responder struct{}
@@ -29,8 +38,11 @@ func (Responder) Respond(_ context.Context, r reply.Request) (conversation.Reply
 	var used []conversation.Source
 	var answer string
 	for _, h := range r.Hits {
-		if h.Coverage < MinCoverage || len(used) == 3 {
+		if len(used) == 3 {
 			break
+		}
+		if !Relevant(h) {
+			continue
 		}
 		if answer == "" {
 			answer = extract(h.Body)

@@ -8,6 +8,7 @@ import (
 	"github.com/companin/companin/commands"
 	"github.com/companin/companin/domain/knowledge"
 	"github.com/companin/companin/projections"
+	"github.com/companin/companin/retrieval"
 )
 
 type qaRequest struct {
@@ -105,8 +106,12 @@ func (s *Server) searchKnowledge(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	lang := c.QueryParam("lang")
-	hits, err := s.Queries.Search(c.Request().Context(), principalOf(c).OrganizationID, aid, lang, q, limit)
+	mode, err := retrieval.ParseMode(c.QueryParam("mode"))
+	if err != nil {
+		return fieldError("mode", "must be hybrid, fulltext or vector")
+	}
+	hits, err := s.Retrieval.Search(c.Request().Context(), retrieval.Query{Org: principalOf(c).OrganizationID,
+		Assistant: aid, Lang: c.QueryParam("lang"), Text: q, Limit: limit, Mode: mode})
 	if err != nil {
 		return err
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/companin/companin/commands"
 	"github.com/companin/companin/projections"
+	"github.com/companin/companin/retrieval"
 )
 
 // Config tunes the API.
@@ -44,6 +45,7 @@ type Deps struct {
 	Widgets       *commands.WidgetConfigs
 	Tokens        *Tokens
 	Limiter       *RateLimiter
+	Retrieval     *retrieval.Engine
 }
 
 // Server holds the handlers' dependencies.
@@ -59,7 +61,8 @@ type Server struct {
 // New builds the Echo application with every route and middleware.
 func New(d Deps, cfg Config) *Server {
 	if d.Pool == nil || d.Queries == nil || d.Progress == nil || d.Assistants == nil || d.Conversations == nil ||
-		d.Contexts == nil || d.Knowledge == nil || d.Widgets == nil || d.Tokens == nil || d.Limiter == nil {
+		d.Contexts == nil || d.Knowledge == nil || d.Widgets == nil || d.Tokens == nil || d.Limiter == nil ||
+		d.Retrieval == nil {
 		panic("httpapi: nil dependency")
 	}
 	if cfg.BodyLimit == "" {

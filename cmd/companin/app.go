@@ -14,6 +14,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/companin/companin/adapters/embedding"
 	"github.com/companin/companin/adapters/eventbus"
 	"github.com/companin/companin/adapters/eventstore/pgstore"
 	"github.com/companin/companin/adapters/extractive"
@@ -27,6 +28,7 @@ import (
 	"github.com/companin/companin/domain/usercontext"
 	"github.com/companin/companin/domain/widgetconfig"
 	"github.com/companin/companin/projections"
+	"github.com/companin/companin/retrieval"
 	"github.com/companin/companin/worker/reply"
 )
 
@@ -46,6 +48,7 @@ type application struct {
 	progress *projections.Progress
 	orgs     *commands.Organizations
 	api      *httpapi.Server
+	engine   *retrieval.Engine
 }
 
 // newApplication wires every part by hand: no container, no registries.
@@ -54,11 +57,12 @@ func newApplication(ctx context.Context, cfg config, pool *pgxpool.Pool) (*appli
 	store := pgstore.New(pool)
 	queries := projections.NewQueries(pool)
 	progress := projections.NewProgress(pool)
+	engine := retrieval.New(pool, queries, embedding.Hashing{})
 	tokens := httpapi.NewTokens(pool, nil)
 	if err := tokens.Init(ctx); err != nil {
 		return nil, err
 	}
-	a := &application{cfg: cfg, pool: pool, store: store, codec: codec, queries: queries, progress: progress,
+	a := &application{cfg: cfg, pool: pool, store: store, codec: codec, queries: queries, progress: progress, engine: engine,
 		orgs: commands.NewOrganizations(store, codec, nil)}
 	a.api = httpapi.New(httpapi.Deps{
 		Pool: pool, Queries: queries, Progress: progress,
@@ -69,6 +73,7 @@ func newApplication(ctx context.Context, cfg config, pool *pgxpool.Pool) (*appli
 		Widgets:       commands.NewWidgetConfigs(store, codec, nil),
 		Tokens:        tokens,
 		Limiter:       httpapi.NewRateLimiter(pool, cfg.RateLimit, time.Hour, nil),
+		Retrieval:     engine,
 	}, httpapi.Config{ReplyWait: cfg.ReplyWait, ProjectionWait: cfg.ProjectionWait, AllowedOrigins: cfg.CORSOrigins})
 	return a, nil
 }
@@ -154,7 +159,7 @@ func (a *application) newRouter() (interface {
 		}
 	}
 	conversations := commands.NewConversations(a.store, a.codec, nil)
-	worker := reply.New(a.codec, conversations, commands.NewAssistants(a.store, a.codec, nil), a.queries,
+	worker := reply.New(a.codec, conversations, commands.NewAssistants(a.store, a.codec, nil), a.engine,
 		a.progress, extractive.Responder{})
 	if err := eventbus.AddConsumer(router, subs, reply.Name, worker.Handle); err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/companin/companin/domain/conversation"
 	"github.com/companin/companin/domain/event"
 	"github.com/companin/companin/projections"
+	"github.com/companin/companin/retrieval"
 )
 
 // Request is everything a responder may use to answer.
@@ -47,7 +48,7 @@ type Assistants interface {
 
 // Retriever finds knowledge passages.
 type Retriever interface {
-	Search(ctx context.Context, org uuid.UUID, assistant *uuid.UUID, lang, text string, limit int) ([]projections.Hit, error)
+	Search(ctx context.Context, q retrieval.Query) ([]projections.Hit, error)
 }
 
 // Progress tells how far a projection has got.
@@ -122,7 +123,8 @@ func (w *Worker) Handle(ctx context.Context, e event.Event) error {
 		spec = a.Spec()
 	}
 	locale := firstNonEmpty(started.Locale, spec.Language, "en")
-	hits, err := w.retriever.Search(ctx, e.OrganizationID, &started.AssistantID, locale, msg.Content, 5)
+	hits, err := w.retriever.Search(ctx, retrieval.Query{Org: e.OrganizationID, Assistant: &started.AssistantID,
+		Lang: locale, Text: msg.Content, Limit: 5})
 	if err != nil {
 		return fmt.Errorf("retrieve: %w", err)
 	}

@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/companin/companin/adapters/embedding"
 	"github.com/companin/companin/adapters/eventstore/pgstore"
 	"github.com/companin/companin/adapters/extractive"
 	"github.com/companin/companin/adapters/pgtest"
@@ -20,6 +22,7 @@ import (
 	"github.com/companin/companin/domain/usercontext"
 	"github.com/companin/companin/domain/widgetconfig"
 	"github.com/companin/companin/projections"
+	"github.com/companin/companin/retrieval"
 	"github.com/companin/companin/worker/reply"
 )
 
@@ -43,6 +46,7 @@ type env struct {
 	threads *commands.Conversations
 	msg     event.Event
 	queries *projections.Queries
+	pool    *pgxpool.Pool
 }
 
 func setup(t *testing.T) env {
@@ -71,11 +75,12 @@ func setup(t *testing.T) env {
 	if err != nil || len(evs) != 1 {
 		t.Fatalf("read message event: %v %v", evs, err)
 	}
-	return env{store: store, codec: codec, threads: threads, msg: evs[0], queries: projections.NewQueries(pool)}
+	return env{store: store, codec: codec, threads: threads, msg: evs[0], queries: projections.NewQueries(pool), pool: pool}
 }
 
 func (e env) worker(r reply.Responder) *reply.Worker {
-	return reply.New(e.codec, e.threads, commands.NewAssistants(e.store, e.codec, nil), e.queries, caughtUp{}, r)
+	return reply.New(e.codec, e.threads, commands.NewAssistants(e.store, e.codec, nil),
+		retrieval.New(e.pool, e.queries, embedding.Hashing{}), caughtUp{}, r)
 }
 
 func (e env) count(t *testing.T, typ string) (replies, failures int) {
