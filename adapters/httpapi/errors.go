@@ -59,6 +59,7 @@ var statusTable = []struct {
 	{commands.ErrNotFound, http.StatusNotFound, "Resource not found"},
 	{projections.ErrNotFound, http.StatusNotFound, "Resource not found"},
 	{projections.ErrBadCursor, http.StatusBadRequest, "Invalid cursor"},
+	{knowledge.ErrNotRefreshable, http.StatusConflict, "Only web page items can be refreshed"},
 	{commands.ErrAssistantNotFound, http.StatusUnprocessableEntity, "Assistant not found"},
 	{assistant.ErrExists, http.StatusConflict, "Assistant already exists"},
 	{assistant.ErrDeleted, http.StatusConflict, "Assistant has been deleted"},

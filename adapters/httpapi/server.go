@@ -13,6 +13,7 @@ import (
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
+	"github.com/companin/companin/adapters/blobstore"
 	"github.com/companin/companin/commands"
 	"github.com/companin/companin/projections"
 	"github.com/companin/companin/retrieval"
@@ -28,6 +29,8 @@ type Config struct {
 	// ReplyWait bounds how long sending a message waits for the reply
 	// before answering 202 with the reply pending.
 	ReplyWait time.Duration
+	// MaxUpload caps uploaded knowledge files.
+	MaxUpload int64
 	// AllowedOrigins for CORS; empty allows every origin (the API is
 	// authenticated by headers, not cookies).
 	AllowedOrigins []string
@@ -46,6 +49,7 @@ type Deps struct {
 	Tokens        *Tokens
 	Limiter       *RateLimiter
 	Retrieval     *retrieval.Engine
+	Blobs         *blobstore.Store
 }
 
 // Server holds the handlers' dependencies.
@@ -62,11 +66,14 @@ type Server struct {
 func New(d Deps, cfg Config) *Server {
 	if d.Pool == nil || d.Queries == nil || d.Progress == nil || d.Assistants == nil || d.Conversations == nil ||
 		d.Contexts == nil || d.Knowledge == nil || d.Widgets == nil || d.Tokens == nil || d.Limiter == nil ||
-		d.Retrieval == nil {
+		d.Retrieval == nil || d.Blobs == nil {
 		panic("httpapi: nil dependency")
 	}
 	if cfg.BodyLimit == "" {
 		cfg.BodyLimit = "1M"
+	}
+	if cfg.MaxUpload == 0 {
+		cfg.MaxUpload = 20 << 20
 	}
 	if cfg.ProjectionWait == 0 {
 		cfg.ProjectionWait = 5 * time.Second
@@ -85,7 +92,10 @@ func New(d Deps, cfg Config) *Server {
 	e.Use(recoverer())
 	e.Use(accessLog())
 	e.Use(middleware.CORSWithConfig(corsConfig(cfg.AllowedOrigins)))
-	e.Use(middleware.BodyLimit(cfg.BodyLimit))
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{
+		Limit:   cfg.BodyLimit,
+		Skipper: func(c echo.Context) bool { return c.Path() == filesPath }, // limited by MaxUpload
+	}))
 	s.echo = e
 	s.routes()
 	return s
@@ -141,6 +151,9 @@ func (s *Server) routes() {
 	api.GET("/knowledge", s.listKnowledge)
 	api.GET("/knowledge/search", s.searchKnowledge)
 	api.POST("/knowledge/qa", s.addQA)
+	api.POST("/knowledge/files", s.addFile)
+	api.POST("/knowledge/urls", s.addURL)
+	api.POST("/knowledge/:id/refresh", s.refreshKnowledge)
 	api.GET("/knowledge/:id", s.getKnowledge)
 	api.DELETE("/knowledge/:id", s.deleteKnowledge)
 

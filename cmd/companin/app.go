@@ -14,11 +14,13 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/companin/companin/adapters/blobstore"
 	"github.com/companin/companin/adapters/embedding"
 	"github.com/companin/companin/adapters/eventbus"
 	"github.com/companin/companin/adapters/eventstore/pgstore"
 	"github.com/companin/companin/adapters/extractive"
 	"github.com/companin/companin/adapters/httpapi"
+	"github.com/companin/companin/adapters/pgqueue"
 	"github.com/companin/companin/commands"
 	"github.com/companin/companin/domain/assistant"
 	"github.com/companin/companin/domain/conversation"
@@ -49,6 +51,8 @@ type application struct {
 	orgs     *commands.Organizations
 	api      *httpapi.Server
 	engine   *retrieval.Engine
+	queue    *pgqueue.Queue
+	replies  *reply.Worker
 }
 
 // newApplication wires every part by hand: no container, no registries.
@@ -58,11 +62,12 @@ func newApplication(ctx context.Context, cfg config, pool *pgxpool.Pool) (*appli
 	queries := projections.NewQueries(pool)
 	progress := projections.NewProgress(pool)
 	engine := retrieval.New(pool, queries, embedding.Hashing{})
+	queue := pgqueue.New(pool, 2*time.Minute)
 	tokens := httpapi.NewTokens(pool, nil)
 	if err := tokens.Init(ctx); err != nil {
 		return nil, err
 	}
-	a := &application{cfg: cfg, pool: pool, store: store, codec: codec, queries: queries, progress: progress, engine: engine,
+	a := &application{cfg: cfg, pool: pool, store: store, codec: codec, queries: queries, progress: progress, engine: engine, queue: queue,
 		orgs: commands.NewOrganizations(store, codec, nil)}
 	a.api = httpapi.New(httpapi.Deps{
 		Pool: pool, Queries: queries, Progress: progress,
@@ -74,7 +79,10 @@ func newApplication(ctx context.Context, cfg config, pool *pgxpool.Pool) (*appli
 		Tokens:        tokens,
 		Limiter:       httpapi.NewRateLimiter(pool, cfg.RateLimit, time.Hour, nil),
 		Retrieval:     engine,
+		Blobs:         blobstore.New(pool),
 	}, httpapi.Config{ReplyWait: cfg.ReplyWait, ProjectionWait: cfg.ProjectionWait, AllowedOrigins: cfg.CORSOrigins})
+	a.replies = reply.New(codec, commands.NewConversations(store, codec, nil), commands.NewAssistants(store, codec, nil),
+		engine, progress, extractive.Responder{})
 	return a, nil
 }
 
@@ -99,6 +107,7 @@ func (a *application) run(ctx context.Context, ln net.Listener) error {
 			}
 		})
 		defer router.Close()
+		wg.Go(func() { a.queue.Work(ctx, reply.JobKind, a.cfg.ReplyWorkers, a.replies.Run) })
 	}
 	if a.cfg.API && ln != nil {
 		srv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
@@ -158,10 +167,7 @@ func (a *application) newRouter() (interface {
 			return nil, err
 		}
 	}
-	conversations := commands.NewConversations(a.store, a.codec, nil)
-	worker := reply.New(a.codec, conversations, commands.NewAssistants(a.store, a.codec, nil), a.engine,
-		a.progress, extractive.Responder{})
-	if err := eventbus.AddConsumer(router, subs, reply.Name, worker.Handle); err != nil {
+	if err := eventbus.AddConsumer(router, subs, reply.Name, reply.NewDispatcher(a.queue).Handle); err != nil {
 		return nil, err
 	}
 	return router, nil

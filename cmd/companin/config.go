@@ -21,6 +21,7 @@ type config struct {
 	API            bool          // COMPANIN_API: serve HTTP
 	Workers        bool          // COMPANIN_WORKERS: run projectors and the reply worker
 	LogLevel       string        // COMPANIN_LOG_LEVEL: debug, info, warn, error
+	ReplyWorkers   int           // COMPANIN_REPLY_WORKERS: concurrent replies in this process
 }
 
 func loadConfig() (config, error) {
@@ -37,6 +38,7 @@ func loadConfig() (config, error) {
 	c.RateLimit = envInt("COMPANIN_RATE_LIMIT", 1000, &errs)
 	c.ReplyWait = envDuration("COMPANIN_REPLY_WAIT", 20*time.Second, &errs)
 	c.ProjectionWait = envDuration("COMPANIN_PROJECTION_WAIT", 5*time.Second, &errs)
+	c.ReplyWorkers = envInt("COMPANIN_REPLY_WORKERS", 4, &errs)
 	c.API = envBool("COMPANIN_API", true, &errs)
 	c.Workers = envBool("COMPANIN_WORKERS", true, &errs)
 	if v := os.Getenv("COMPANIN_CORS_ORIGINS"); v != "" {
@@ -55,6 +57,9 @@ func (c config) Validate() error {
 	var errs []error
 	if c.RateLimit < 1 {
 		errs = append(errs, errors.New("COMPANIN_RATE_LIMIT must be at least 1"))
+	}
+	if c.ReplyWorkers < 1 {
+		errs = append(errs, errors.New("COMPANIN_REPLY_WORKERS must be at least 1"))
 	}
 	if c.ReplyWait < 0 || c.ProjectionWait < 0 {
 		errs = append(errs, errors.New("waits must not be negative"))

@@ -41,7 +41,7 @@ type creds struct {
 
 func testConfig() config {
 	return config{RateLimit: 1000, ReplyWait: 10 * time.Second, ProjectionWait: 5 * time.Second,
-		API: true, Workers: true, LogLevel: "warn"}
+		API: true, Workers: true, LogLevel: "warn", ReplyWorkers: 2}
 }
 
 // startServer runs the application until the test ends. pool may be shared
