@@ -26,8 +26,14 @@ func extractCSV(ctx context.Context, data []byte, b *builder) error {
 	if !ok {
 		return fail(ErrDamaged, "CSV file contains binary data")
 	}
+	comma := delimiter(text)
+	// encoding/csv would allocate a million fields for a million-column
+	// line before we could count them.
+	if n := widestRecord(text, comma); n > maxCSVColumns {
+		return fail(ErrOutputLimit, "CSV has %d columns; at most %d are supported", n, maxCSVColumns)
+	}
 	r := csv.NewReader(strings.NewReader(text))
-	r.Comma = delimiter(text)
+	r.Comma = comma
 	r.FieldsPerRecord = -1
 	r.LazyQuotes = true
 	r.ReuseRecord = true
@@ -95,6 +101,23 @@ func readRow(r *csv.Reader) ([]string, error) {
 		return nil, fail(ErrOutputLimit, "CSV has %d columns; at most %d are supported", len(row), maxCSVColumns)
 	}
 	return row, nil
+}
+
+// widestRecord counts the fields of the widest record, minding quotes.
+func widestRecord(text string, comma rune) int {
+	widest, fields, quoted := 0, 1, false
+	for _, c := range text {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case quoted:
+		case c == comma:
+			fields++
+		case c == '\n':
+			widest, fields = max(widest, fields), 1
+		}
+	}
+	return max(widest, fields)
 }
 
 // delimiter picks the most frequent of comma, semicolon and tab on the

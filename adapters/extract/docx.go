@@ -40,7 +40,7 @@ func extractDOCX(ctx context.Context, data []byte, lim Limits, b *builder) error
 	if len(zr.File) > maxZipEntries {
 		return fail(ErrDamaged, "DOCX has %d parts; at most %d are supported", len(zr.File), maxZipEntries)
 	}
-	d := &docx{ctx: ctx, zr: zr, budget: lim.MaxMemory}
+	d := &docx{ctx: ctx, zr: zr, budget: lim.MaxMemory, total: lim.MaxMemory}
 
 	var coreTitle string
 	if err := d.read("docProps/core.xml", func(dec *xml.Decoder) error {
@@ -81,7 +81,8 @@ func extractDOCX(ctx context.Context, data []byte, lim Limits, b *builder) error
 type docx struct {
 	ctx    context.Context
 	zr     *zip.Reader
-	budget int64
+	budget int64 // bytes left to inflate, of total
+	total  int64
 }
 
 // read streams one part through fn; a missing part is not an error.
@@ -96,7 +97,7 @@ func (d *docx) read(name string, fn func(*xml.Decoder) error) error {
 	if f == nil {
 		return nil
 	}
-	bomb := fail(ErrMemoryLimit, "DOCX expands to more than %d bytes (possible zip bomb)", d.budget)
+	bomb := fail(ErrMemoryLimit, "DOCX expands to more than %s (possible zip bomb)", size(d.total))
 	if f.UncompressedSize64 > uint64(d.budget) {
 		return bomb
 	}
@@ -326,4 +327,3 @@ func attr(t xml.StartElement, local string) string {
 	}
 	return ""
 }
-

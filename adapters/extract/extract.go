@@ -130,7 +130,7 @@ func (t Type) name() string {
 func Extract(ctx context.Context, t Type, data []byte, lim Limits) (Document, error) {
 	lim = lim.withDefaults()
 	if int64(len(data)) > lim.MaxInput {
-		return Document{}, fail(ErrTooLarge, "file is larger than %d bytes", lim.MaxInput)
+		return Document{}, fail(ErrTooLarge, "file is larger than %s", size(lim.MaxInput))
 	}
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
@@ -353,6 +353,14 @@ func (b *builder) count(s string) error {
 func (b *builder) document() Document {
 	b.flush()
 	return Document{Title: b.title, Sections: b.sections}
+}
+
+// size writes n bytes for people.
+func size(n int64) string {
+	if n >= 1<<20 && n%(1<<20) == 0 {
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
 }
 
 // collapse trims s and collapses its runs of whitespace to single spaces.

@@ -1,6 +1,7 @@
 package extract
 
 import (
+	"bytes"
 	"context"
 	"strings"
 
@@ -21,6 +22,12 @@ func extractMarkdown(ctx context.Context, data []byte, b *builder) error {
 		return fail(ErrDamaged, "Markdown file contains binary data")
 	}
 	src := []byte(s)
+	if nestingDepth(src) > maxMarkdownNesting {
+		// goldmark's time grows with the square of container nesting
+		// (seconds at a depth of 50,000); no document nests like that, so
+		// such input is read as plain text.
+		return extractText(ctx, src, b)
+	}
 	root := goldmark.New().Parser().Parse(text.NewReader(src))
 	var n int
 	return ast.Walk(root, func(node ast.Node, entering bool) (ast.WalkStatus, error) {
@@ -72,6 +79,46 @@ func extractMarkdown(ctx context.Context, data []byte, b *builder) error {
 		}
 		return ast.WalkContinue, nil
 	})
+}
+
+// maxMarkdownNesting: real documents nest quotes and lists a few levels.
+const maxMarkdownNesting = 64
+
+// nestingDepth is the deepest container nesting any line opens: block
+// quote markers, list markers and indentation (two columns a level).
+func nestingDepth(src []byte) int {
+	deepest := 0
+	for line := range bytes.Lines(src) {
+		depth, indent := 0, 0
+	scan:
+		for i := 0; i < len(line); i++ {
+			switch c := line[i]; {
+			case c == ' ':
+				indent++
+			case c == '\t':
+				indent += 4
+			case c == '>':
+				depth++
+			case (c == '-' || c == '*' || c == '+') && i+1 < len(line) && line[i+1] == ' ':
+				depth++
+			case c >= '0' && c <= '9':
+				j := i
+				for j < len(line) && line[j] >= '0' && line[j] <= '9' {
+					j++
+				}
+				if j+1 < len(line) && (line[j] == '.' || line[j] == ')') && line[j+1] == ' ' {
+					depth++
+					i = j
+					continue
+				}
+				break scan
+			default:
+				break scan
+			}
+		}
+		deepest = max(deepest, depth+indent/2)
+	}
+	return deepest
 }
 
 // markupText is the text in a fragment of HTML, tags dropped.

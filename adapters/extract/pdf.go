@@ -52,6 +52,9 @@ func extractPDF(ctx context.Context, data []byte, lim Limits, b *builder) error 
 		return fmt.Errorf("pdftotext: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
+		if ctx.Err() != nil {
+			return ctxErr(ctx, lim.Timeout)
+		}
 		return fmt.Errorf("pdftotext: %w", err)
 	}
 	// At most 4 bytes a rune, plus the HTML around the text.
@@ -64,10 +67,8 @@ func extractPDF(ctx context.Context, data []byte, lim Limits, b *builder) error 
 	waitErr := cmd.Wait()
 
 	switch {
-	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fail(ErrTimeout, "PDF took longer than %s to read", lim.Timeout)
 	case ctx.Err() != nil:
-		return ctx.Err()
+		return ctxErr(ctx, lim.Timeout)
 	case overflow:
 		if err := writePDF(out, b); err != nil {
 			return err
@@ -104,7 +105,7 @@ func pdfFailure(err error, stderr string, lim Limits) error {
 	}
 	switch {
 	case memory:
-		return fail(ErrMemoryLimit, "PDF needs more than %d MiB of memory to read", lim.MaxMemory>>20)
+		return fail(ErrMemoryLimit, "PDF needs more than %s of memory to read", size(lim.MaxMemory))
 	case strings.Contains(lower, "password"), strings.Contains(lower, "encrypt"):
 		return fail(ErrEncrypted, "PDF is password-protected")
 	}

@@ -6,7 +6,8 @@ import (
 )
 
 // extractText reads plain text: paragraphs are separated by blank lines
-// (or form feeds); line breaks inside a paragraph are kept.
+// (or form feeds); line breaks inside a paragraph are kept, runs of
+// whitespace within a line are collapsed.
 func extractText(ctx context.Context, data []byte, b *builder) error {
 	text, ok := decodeText(data)
 	if !ok {
@@ -23,8 +24,9 @@ func extractText(ctx context.Context, data []byte, b *builder) error {
 		if i%checkEvery == 0 && ctx.Err() != nil {
 			return ctx.Err()
 		}
-		line = strings.TrimRight(line, " \t\v")
-		if strings.TrimSpace(line) == "" {
+		// Runs of spaces and indentation carry no meaning for search.
+		line = collapse(line)
+		if line == "" {
 			if err := emit(); err != nil {
 				return err
 			}

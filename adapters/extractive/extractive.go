@@ -34,27 +34,28 @@ func Relevant(h projections.Hit) bool {
 type Responder struct{}
 
 // Respond implements reply.Responder.
-func (Responder) Respond(_ context.Context, r reply.Request) (conversation.Reply, error) {
-	var used []conversation.Source
+func (Responder) Respond(_ context.Context, r reply.Request, onDelta func(string) error) (conversation.Reply, error) {
+	out := Answer(r)
+	if err := onDelta(out.Content); err != nil {
+		return conversation.Reply{}, err
+	}
+	return out, nil
+}
+
+// Answer is the extractive reply to r.
+func Answer(r reply.Request) conversation.Reply {
+	used := reply.Sources(r, Relevant)
 	var answer string
 	for _, h := range r.Hits {
-		if len(used) == 3 {
+		if Relevant(h) {
+			answer = extract(h.Body)
 			break
 		}
-		if !Relevant(h) {
-			continue
-		}
-		if answer == "" {
-			answer = extract(h.Body)
-		}
-		used = append(used, conversation.Source{KnowledgeID: h.KnowledgeID, Title: h.Title, Snippet: snippet(h)})
 	}
 	if answer == "" {
-		return conversation.Reply{
-			Content: dontKnow(r.Locale), Sources: []conversation.Source{}, Answerable: false, Responder: Name,
-		}, nil
+		return conversation.Reply{Content: DontKnow(r.Locale), Sources: []conversation.Source{}, Answerable: false, Responder: Name}
 	}
-	return conversation.Reply{Content: answer, Sources: used, Answerable: true, Responder: Name}, nil
+	return conversation.Reply{Content: answer, Sources: used, Answerable: true, Responder: Name}
 }
 
 // extract returns the answer part of a Q&A passage, or the passage itself
@@ -70,19 +71,11 @@ func cut(s string, max int) string {
 	if utf8.RuneCountInString(s) <= max {
 		return s
 	}
-	r := []rune(s)[:max]
-	s = string(r)
+	s = string([]rune(s)[:max])
 	if i := strings.LastIndexAny(s, ".!?"); i > max/2 {
 		return s[:i+1]
 	}
 	return s + "…"
-}
-
-func snippet(h projections.Hit) string {
-	if strings.TrimSpace(h.Snippet) != "" {
-		return h.Snippet
-	}
-	return cut(h.Body, 200)
 }
 
 var dontKnowTexts = map[string]string{
@@ -93,7 +86,9 @@ var dontKnowTexts = map[string]string{
 	"es": "Lo siento, no sé la respuesta. ¿Quiere que le ponga en contacto con un miembro de nuestro equipo?",
 }
 
-func dontKnow(locale string) string {
+// DontKnow is the honest answer when the knowledge has none, in the
+// conversation's language, offering a human.
+func DontKnow(locale string) string {
 	primary, _, _ := strings.Cut(strings.ToLower(locale), "-")
 	if t, ok := dontKnowTexts[primary]; ok {
 		return t

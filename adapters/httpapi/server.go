@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/companin/companin/adapters/blobstore"
+	"github.com/companin/companin/adapters/replystream"
 	"github.com/companin/companin/commands"
 	"github.com/companin/companin/projections"
 	"github.com/companin/companin/retrieval"
@@ -50,6 +51,7 @@ type Deps struct {
 	Limiter       *RateLimiter
 	Retrieval     *retrieval.Engine
 	Blobs         *blobstore.Store
+	Streams       *replystream.Hub
 }
 
 // Server holds the handlers' dependencies.
@@ -66,7 +68,7 @@ type Server struct {
 func New(d Deps, cfg Config) *Server {
 	if d.Pool == nil || d.Queries == nil || d.Progress == nil || d.Assistants == nil || d.Conversations == nil ||
 		d.Contexts == nil || d.Knowledge == nil || d.Widgets == nil || d.Tokens == nil || d.Limiter == nil ||
-		d.Retrieval == nil || d.Blobs == nil {
+		d.Retrieval == nil || d.Blobs == nil || d.Streams == nil {
 		panic("httpapi: nil dependency")
 	}
 	if cfg.BodyLimit == "" {

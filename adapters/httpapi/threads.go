@@ -9,6 +9,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/companin/companin/adapters/replystream"
 	"github.com/companin/companin/commands"
 	"github.com/companin/companin/domain/conversation"
 	"github.com/companin/companin/projections"
@@ -191,6 +192,13 @@ func (s *Server) sendMessage(c echo.Context, kind conversation.Kind) error {
 	}
 	ctx := c.Request().Context()
 	msgID := commands.NewID(m, "message:"+id.String())
+	stream := wantsStream(c)
+	var updates <-chan replystream.Update
+	if stream {
+		var unsubscribe func()
+		updates, unsubscribe = s.subscribeReply(msgID)
+		defer unsubscribe()
+	}
 	res, err := s.Conversations.Send(ctx, m, commands.SendMessage{
 		Kind: kind, ThreadID: id, MessageID: msgID, Role: conversation.RoleUser,
 		Content: req.Content, Metadata: req.Metadata,
@@ -200,6 +208,9 @@ func (s *Server) sendMessage(c echo.Context, kind conversation.Kind) error {
 	}
 	if err := s.visible(c, projections.Threads, res); err != nil {
 		return err
+	}
+	if stream {
+		return s.streamReply(c, m.OrganizationID, msgID, updates)
 	}
 	out, err := s.awaitReply(ctx, m.OrganizationID, msgID)
 	if err != nil {

@@ -185,6 +185,9 @@ func TestFirstTokenTimeoutRetries(t *testing.T) {
 		if n > 1 {
 			return false
 		}
+		// The server notices a client hanging up only once it has read
+		// the request body.
+		io.Copy(io.Discard, r.Body)
 		<-r.Context().Done()
 		return true
 	})

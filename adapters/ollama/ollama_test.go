@@ -49,6 +49,7 @@ func collect(deltas *[]string) func(string) error {
 func TestConfigValidate(t *testing.T) {
 	valid := ollama.DefaultConfig()
 	valid.ChatModel = "m"
+	allWrong := ollama.Config{NumCtx: -1, Temperature: -1, FirstTokenTimeout: -1, Retries: -1}
 	tests := []struct {
 		name string
 		edit func(*ollama.Config)
@@ -60,7 +61,7 @@ func TestConfigValidate(t *testing.T) {
 		{"host without scheme", func(c *ollama.Config) { c.Host = "127.0.0.1:11434" }, []string{"host"}},
 		{"no models", func(c *ollama.Config) { c.ChatModel = "" }, []string{"no chat model"}},
 		{"num predict unset", func(c *ollama.Config) { c.NumPredict = 0 }, []string{"num predict"}},
-		{"everything wrong", func(c *ollama.Config) { *c = ollama.Config{NumCtx: -1, Temperature: -1, FirstTokenTimeout: -1, Retries: -1} },
+		{"everything wrong", func(c *ollama.Config) { *c = allWrong },
 			[]string{"host", "no chat model", "num ctx", "num predict", "temperature", "request timeout", "first token timeout", "retries"}},
 	}
 	for _, tt := range tests {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/companin/companin/adapters/blobstore"
@@ -21,6 +22,7 @@ import (
 	"github.com/companin/companin/adapters/extractive"
 	"github.com/companin/companin/adapters/httpapi"
 	"github.com/companin/companin/adapters/pgqueue"
+	"github.com/companin/companin/adapters/replystream"
 	"github.com/companin/companin/commands"
 	"github.com/companin/companin/domain/assistant"
 	"github.com/companin/companin/domain/conversation"
@@ -50,6 +52,7 @@ type application struct {
 	progress *projections.Progress
 	orgs     *commands.Organizations
 	api      *httpapi.Server
+	hub      *replystream.Hub
 	engine   *retrieval.Engine
 	queue    *pgqueue.Queue
 	replies  *reply.Worker
@@ -63,11 +66,12 @@ func newApplication(ctx context.Context, cfg config, pool *pgxpool.Pool) (*appli
 	progress := projections.NewProgress(pool)
 	engine := retrieval.New(pool, queries, embedding.Hashing{})
 	queue := pgqueue.New(pool, 2*time.Minute)
+	hub := replystream.NewHub(pool)
 	tokens := httpapi.NewTokens(pool, nil)
 	if err := tokens.Init(ctx); err != nil {
 		return nil, err
 	}
-	a := &application{cfg: cfg, pool: pool, store: store, codec: codec, queries: queries, progress: progress, engine: engine, queue: queue,
+	a := &application{cfg: cfg, pool: pool, store: store, codec: codec, queries: queries, progress: progress, engine: engine, queue: queue, hub: hub,
 		orgs: commands.NewOrganizations(store, codec, nil)}
 	a.api = httpapi.New(httpapi.Deps{
 		Pool: pool, Queries: queries, Progress: progress,
@@ -80,9 +84,15 @@ func newApplication(ctx context.Context, cfg config, pool *pgxpool.Pool) (*appli
 		Limiter:       httpapi.NewRateLimiter(pool, cfg.RateLimit, time.Hour, nil),
 		Retrieval:     engine,
 		Blobs:         blobstore.New(pool),
+		Streams:       hub,
 	}, httpapi.Config{ReplyWait: cfg.ReplyWait, ProjectionWait: cfg.ProjectionWait, AllowedOrigins: cfg.CORSOrigins})
-	a.replies = reply.New(codec, commands.NewConversations(store, codec, nil), commands.NewAssistants(store, codec, nil),
-		engine, progress, extractive.Responder{})
+	streams := replystream.NewPublisher(pool)
+	a.replies = reply.New(reply.Deps{
+		Codec: codec, Threads: commands.NewConversations(store, codec, nil),
+		Assistants: commands.NewAssistants(store, codec, nil), Retriever: engine, Reader: queries,
+		Progress: progress, Responder: extractive.Responder{}, Relevant: extractive.Relevant,
+		Streams: func(ctx context.Context, msg uuid.UUID) (reply.Stream, error) { return streams.Open(ctx, msg) },
+	})
 	return a, nil
 }
 
@@ -110,6 +120,7 @@ func (a *application) run(ctx context.Context, ln net.Listener) error {
 		wg.Go(func() { a.queue.Work(ctx, reply.JobKind, a.cfg.ReplyWorkers, a.replies.Run) })
 	}
 	if a.cfg.API && ln != nil {
+		wg.Go(func() { a.hub.Run(ctx) })
 		srv := &http.Server{Handler: a.api.Handler(), ReadHeaderTimeout: 10 * time.Second}
 		wg.Go(func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -69,12 +69,12 @@ func (w *Worker) Run(ctx context.Context, j *pgqueue.Job) error {
 		return err
 	}
 	slog.ErrorContext(ctx, "giving up on reply", "event_id", e.ID, "attempts", j.Attempts, "err", err)
-	p, derr := w.codec.Decode(e)
+	p, derr := w.Codec.Decode(e)
 	if derr != nil {
 		return nil
 	}
 	m := commands.Meta{OrganizationID: e.OrganizationID, CorrelationID: e.CorrelationID, CausationID: e.ID, Actor: Name}
-	_, ferr := w.threads.FailReply(ctx, m, e.Stream, p.(conversation.MessageSent).MessageID,
+	_, ferr := w.Threads.FailReply(ctx, m, e.Stream, p.(conversation.MessageSent).MessageID,
 		"the assistant could not answer in time, please try again")
 	return ferr
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/companin/companin/adapters/eventstore/pgstore"
 	"github.com/companin/companin/adapters/extractive"
 	"github.com/companin/companin/adapters/pgtest"
+	"github.com/companin/companin/adapters/replystream"
 	"github.com/companin/companin/commands"
 	"github.com/companin/companin/domain/assistant"
 	"github.com/companin/companin/domain/conversation"
@@ -36,7 +37,7 @@ func (caughtUp) WaitFor(context.Context, string, event.Position) error { return 
 
 type failing struct{}
 
-func (failing) Respond(context.Context, reply.Request) (conversation.Reply, error) {
+func (failing) Respond(context.Context, reply.Request, func(string) error) (conversation.Reply, error) {
 	return conversation.Reply{}, errors.New("model unavailable")
 }
 
@@ -79,8 +80,14 @@ func setup(t *testing.T) env {
 }
 
 func (e env) worker(r reply.Responder) *reply.Worker {
-	return reply.New(e.codec, e.threads, commands.NewAssistants(e.store, e.codec, nil),
-		retrieval.New(e.pool, e.queries, embedding.Hashing{}), caughtUp{}, r)
+	return reply.New(reply.Deps{
+		Codec: e.codec, Threads: e.threads, Assistants: commands.NewAssistants(e.store, e.codec, nil),
+		Retriever: retrieval.New(e.pool, e.queries, embedding.Hashing{}), Reader: e.queries,
+		Progress: caughtUp{}, Responder: r, Relevant: extractive.Relevant,
+		Streams: func(ctx context.Context, msg uuid.UUID) (reply.Stream, error) {
+			return replystream.NewPublisher(e.pool).Open(ctx, msg)
+		},
+	})
 }
 
 func (e env) count(t *testing.T, typ string) (replies, failures int) {

@@ -89,10 +89,10 @@ func (s *Server) Config() ollama.Config {
 }
 
 var (
-	once   sync.Once
-	shared *process // nil when using EnvHost
-	server Server
-	err    error
+	once     sync.Once
+	shared   *process // nil when using EnvHost
+	server   Server
+	setupErr error
 )
 
 // Start returns the server for this test process, starting it on first use.
@@ -102,10 +102,10 @@ func Start(t testing.TB) *Server {
 	once.Do(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 		defer cancel()
-		server, shared, err = setup(ctx)
+		server, shared, setupErr = setup(ctx)
 	})
-	if err != nil {
-		t.Fatalf("ollamatest: %v", err)
+	if setupErr != nil {
+		t.Fatalf("ollamatest: %v", setupErr)
 	}
 	s := server
 	return &s
