@@ -146,7 +146,8 @@ func Extract(ctx context.Context, t Type, data []byte, lim Limits) (Document, er
 	default:
 		return Document{}, fail(ErrUnsupported, "file type %q is not supported", t)
 	}
-	if err == nil && ctx.Err() != nil {
+	// Parsers hand back ctx.Err() as they notice it; say what it means.
+	if ctx.Err() != nil && (err == nil || errors.Is(err, ctx.Err())) {
 		err = ctxErr(ctx, lim.Timeout)
 	}
 	var e *Error
