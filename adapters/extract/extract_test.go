@@ -61,12 +61,12 @@ func TestExtract(t *testing.T) {
 			name: "docx with localized heading styles",
 			typ:  DOCX,
 			data: docxFile{
-				title:  "Personeelsgids",
-				styles: `<w:style w:type="paragraph" w:styleId="Kop1"><w:name w:val="heading 1"/></w:style><w:style w:type="paragraph" w:styleId="Kop2"><w:name w:val="heading 2"/></w:style>`,
-				body: para("", "Welkom bij het team.") + para("Kop1", "Verlof") + para("", "Je hebt 25 dagen.") +
+				Title:  "Personeelsgids",
+				Styles: `<w:style w:type="paragraph" w:styleId="Kop1"><w:name w:val="heading 1"/></w:style><w:style w:type="paragraph" w:styleId="Kop2"><w:name w:val="heading 2"/></w:style>`,
+				Body: para("", "Welkom bij het team.") + para("Kop1", "Verlof") + para("", "Je hebt 25 dagen.") +
 					`<w:p><w:r><w:t>Tracked </w:t></w:r><w:del><w:r><w:delText>gone</w:delText></w:r></w:del><w:r><w:tab/><w:t>change</w:t></w:r></w:p>` +
 					para("Kop2", "Ziekte") + para("", "Meld je voor 9 uur."),
-			}.bytes(),
+			}.Bytes(),
 			want: Document{Title: "Personeelsgids", Sections: []Section{
 				{Text: "Welkom bij het team."},
 				{Heading: "Verlof", Text: "Je hebt 25 dagen.\n\nTracked change"},
@@ -76,7 +76,7 @@ func TestExtract(t *testing.T) {
 		{
 			name: "docx without styles.xml",
 			typ:  DOCX,
-			data: docxFile{body: para("Title", "Guide") + para("Heading1", "Start") + para("", "Go.")}.bytes(),
+			data: docxFile{Body: para("Title", "Guide") + para("Heading1", "Start") + para("", "Go.")}.Bytes(),
 			want: Document{Title: "Guide", Sections: []Section{{Heading: "Guide"}, {Heading: "Start", Text: "Go."}}},
 		},
 		{
@@ -88,7 +88,7 @@ func TestExtract(t *testing.T) {
 		{
 			name: "pdf pages and title",
 			typ:  PDF,
-			data: pdfFile{title: "Handbook (2024) & more", pages: [][]string{{"Opening hours", "We are open daily."}, {"Returns are free."}}}.bytes(),
+			data: pdfFile{Title: "Handbook (2024) & more", Pages: [][]string{{"Opening hours", "We are open daily."}, {"Returns are free."}}}.Bytes(),
 			want: Document{Title: "Handbook (2024) & more", Sections: []Section{
 				{Text: "Opening hours We are open daily."},
 				{Text: "Returns are free."},
@@ -124,14 +124,14 @@ func TestExtractFailures(t *testing.T) {
 	}{
 		{name: "input too large", typ: Text, data: long, lim: Limits{MaxInput: 100}, want: ErrTooLarge},
 		{name: "output cut", typ: Text, data: long, lim: Limits{MaxOutput: 100}, want: ErrOutputLimit, partial: true},
-		{name: "pdf output cut", typ: PDF, data: pdfFile{pages: pages}.bytes(), lim: Limits{MaxOutput: 100}, want: ErrOutputLimit, partial: true},
+		{name: "pdf output cut", typ: PDF, data: pdfFile{Pages: pages}.Bytes(), lim: Limits{MaxOutput: 100}, want: ErrOutputLimit, partial: true},
 		{name: "timeout", typ: Markdown, data: long, lim: Limits{Timeout: time.Nanosecond}, want: ErrTimeout},
-		{name: "pdf timeout", typ: PDF, data: pdfFile{pages: [][]string{{"x"}}}.bytes(), lim: Limits{Timeout: time.Nanosecond}, want: ErrTimeout},
+		{name: "pdf timeout", typ: PDF, data: pdfFile{Pages: [][]string{{"x"}}}.Bytes(), lim: Limits{Timeout: time.Nanosecond}, want: ErrTimeout},
 		{name: "no text", typ: HTML, data: []byte("<script>only()</script>"), want: ErrEmpty},
-		{name: "pdf without text", typ: PDF, data: pdfFile{pages: [][]string{{}}}.bytes(), want: ErrEmpty},
+		{name: "pdf without text", typ: PDF, data: pdfFile{Pages: [][]string{{}}}.Bytes(), want: ErrEmpty},
 		{name: "binary as text", typ: Text, data: []byte("a\x00b"), want: ErrDamaged},
 		{name: "docx not a zip", typ: DOCX, data: []byte("PK\x03\x04garbage"), want: ErrDamaged},
-		{name: "docx broken xml", typ: DOCX, data: docxFile{body: "<w:p><w:t>open"}.bytes(), want: ErrDamaged},
+		{name: "docx broken xml", typ: DOCX, data: docxFile{Body: "<w:p><w:t>open"}.Bytes(), want: ErrDamaged},
 		{name: "unknown type", typ: Type("xlsx"), data: long, want: ErrUnsupported},
 	}
 	for _, tt := range tests {

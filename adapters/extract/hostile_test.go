@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/companin/companin/adapters/extract/extracttest"
 )
 
 // Hostile files fail (or are cut) with a reason, within the caps, and this
@@ -16,32 +18,32 @@ import (
 func TestHostileFiles(t *testing.T) {
 	lim := Limits{MaxInput: 32 << 20, MaxOutput: 1_000_000, Timeout: 10 * time.Second, MaxMemory: 256 << 20}
 
-	valid := pdfFile{title: "T", pages: [][]string{{"Some text on a page."}}}.bytes()
+	valid := pdfFile{Title: "T", Pages: [][]string{{"Some text on a page."}}}.Bytes()
 	// A content stream that inflates to a 512 MiB string shown on the page.
-	pdfBomb := pdfFile{pages: [][]string{nil}, filter: "FlateDecode",
-		stream: zlibRepeat([]byte("BT /F1 12 Tf 72 720 Td ("), bytes.Repeat([]byte("A"), 1<<20), 512, []byte(") Tj ET"))}.bytes()
+	pdfBomb := pdfFile{Pages: [][]string{nil}, Filter: "FlateDecode",
+		Stream: zlibRepeat([]byte("BT /F1 12 Tf 72 720 Td ("), bytes.Repeat([]byte("A"), 1<<20), 512, []byte(") Tj ET"))}.Bytes()
 
 	// word/document.xml inflating to n MiB of text in one paragraph.
 	docBomb := func(n int) []byte {
-		return deflateRepeat([]byte(`<w:document `+wordNS+`><w:body><w:p><w:r><w:t>`), bytes.Repeat([]byte("A"), 1<<20), n, []byte(`</w:t></w:r></w:p></w:body></w:document>`))
+		return deflateRepeat([]byte(`<w:document `+extracttest.WordNS+`><w:body><w:p><w:r><w:t>`), bytes.Repeat([]byte("A"), 1<<20), n, []byte(`</w:t></w:r></w:p></w:body></w:document>`))
 	}
-	contentTypes := zipEntry{name: "[Content_Types].xml", data: []byte("<Types/>")}
-	honestBomb := zipOf(contentTypes, zipEntry{name: "word/document.xml", data: docBomb(1024), raw: true, size: 1 << 30})
+	contentTypes := zipEntry{Name: "[Content_Types].xml", Data: []byte("<Types/>")}
+	honestBomb := zipOf(contentTypes, zipEntry{Name: "word/document.xml", Data: docBomb(1024), Raw: true, Size: 1 << 30})
 	// 250 MiB is within the 256 MiB budget, but no document compresses 1000:1.
-	ratioBomb := zipOf(contentTypes, zipEntry{name: "word/document.xml", data: docBomb(250), raw: true, size: 250 << 20})
+	ratioBomb := zipOf(contentTypes, zipEntry{Name: "word/document.xml", Data: docBomb(250), Raw: true, Size: 250 << 20})
 	// Declares 10 KiB: archive/zip stops reading at 10 KiB.
-	lyingBomb := zipOf(contentTypes, zipEntry{name: "word/document.xml", data: docBomb(1024), raw: true, size: 10 << 10})
+	lyingBomb := zipOf(contentTypes, zipEntry{Name: "word/document.xml", Data: docBomb(1024), Raw: true, Size: 10 << 10})
 	// Parts that each pass but add up to more than a 2 MiB budget.
 	spaces := bytes.Repeat([]byte(" "), 900<<10)
 	var many []zipEntry
-	many = append(many, zipEntry{name: "word/document.xml", data: []byte("<w:document/>")})
+	many = append(many, zipEntry{Name: "word/document.xml", Data: []byte("<w:document/>")})
 	for i := range 20_000 {
-		many = append(many, zipEntry{name: fmt.Sprintf("media/%d", i)})
+		many = append(many, zipEntry{Name: fmt.Sprintf("media/%d", i)})
 	}
 
 	deepHTML := strings.Repeat("<div><b><a>", 300_000) + "deep text" + strings.Repeat("</a></b></div>", 300_000)
 	wideCSV := strings.Repeat("c,", 1_000_000) + "c\n"
-	deepXML := docxFile{body: `<w:p><w:r><w:t>deep</w:t></w:r></w:p>` + strings.Repeat("<w:x>", 80_000) + strings.Repeat("</w:x>", 80_000)}.bytes()
+	deepXML := docxFile{Body: `<w:p><w:r><w:t>deep</w:t></w:r></w:p>` + strings.Repeat("<w:x>", 80_000) + strings.Repeat("</w:x>", 80_000)}.Bytes()
 	var deepMarkdown strings.Builder
 	deepMarkdown.WriteString(strings.Repeat("> ", 100_000) + "quoted\n" + strings.Repeat("- ", 50_000) + "item\n")
 	for i := range 2000 {
@@ -64,9 +66,9 @@ func TestHostileFiles(t *testing.T) {
 		{name: "zip bomb docx, ratio", typ: DOCX, data: ratioBomb, want: []error{ErrMemoryLimit}},
 		{name: "zip bomb docx, lying header", typ: DOCX, data: lyingBomb, want: []error{ErrDamaged}},
 		{name: "docx parts over budget", typ: DOCX, lim: &Limits{MaxMemory: 2 << 20}, data: zipOf(
-			zipEntry{name: "docProps/core.xml", data: spaces},
-			zipEntry{name: "word/styles.xml", data: spaces},
-			zipEntry{name: "word/document.xml", data: spaces},
+			zipEntry{Name: "docProps/core.xml", Data: spaces},
+			zipEntry{Name: "word/styles.xml", Data: spaces},
+			zipEntry{Name: "word/document.xml", Data: spaces},
 		), want: []error{ErrMemoryLimit}},
 		{name: "docx with 20000 parts", typ: DOCX, data: zipOf(many...), want: []error{ErrDamaged}},
 		{name: "deeply nested docx xml", typ: DOCX, data: deepXML, text: "deep"},

@@ -6,13 +6,13 @@ import (
 )
 
 func TestSniff(t *testing.T) {
-	pdf := pdfFile{pages: [][]string{{"x"}}}.bytes()
-	docx := docxFile{body: para("", "x")}.bytes()
+	pdf := pdfFile{Pages: [][]string{{"x"}}}.Bytes()
+	docx := docxFile{Body: para("", "x")}.Bytes()
 	html := []byte("\n  <!DOCTYPE html><html><body><p>Hi</p></body></html>")
 	png := []byte("\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01")
 	binary := []byte{0x7f, 'E', 'L', 'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0}
-	otherZip := zipOf(zipEntry{name: "a.txt", data: []byte("a")})
-	xlsx := zipOf(zipEntry{name: "[Content_Types].xml", data: []byte("<Types/>")}, zipEntry{name: "xl/workbook.xml", data: []byte("<w/>")})
+	otherZip := zipOf(zipEntry{Name: "a.txt", Data: []byte("a")})
+	xlsx := zipOf(zipEntry{Name: "[Content_Types].xml", Data: []byte("<Types/>")}, zipEntry{Name: "xl/workbook.xml", Data: []byte("<w/>")})
 	utf16 := []byte{0xFF, 0xFE, 'h', 0, 'i', 0, '\n', 0}
 
 	tests := []struct {

@@ -19,7 +19,9 @@ import (
 	"github.com/companin/companin/adapters/embedding"
 	"github.com/companin/companin/adapters/eventbus"
 	"github.com/companin/companin/adapters/eventstore/pgstore"
+	"github.com/companin/companin/adapters/extract"
 	"github.com/companin/companin/adapters/extractive"
+	"github.com/companin/companin/adapters/fetch"
 	"github.com/companin/companin/adapters/httpapi"
 	"github.com/companin/companin/adapters/pgqueue"
 	"github.com/companin/companin/adapters/replystream"
@@ -33,6 +35,7 @@ import (
 	"github.com/companin/companin/domain/widgetconfig"
 	"github.com/companin/companin/projections"
 	"github.com/companin/companin/retrieval"
+	"github.com/companin/companin/worker/indexer"
 	"github.com/companin/companin/worker/reply"
 )
 
@@ -56,6 +59,7 @@ type application struct {
 	engine   *retrieval.Engine
 	queue    *pgqueue.Queue
 	replies  *reply.Worker
+	indexer  *indexer.Indexer
 }
 
 // newApplication wires every part by hand: no container, no registries.
@@ -85,7 +89,7 @@ func newApplication(ctx context.Context, cfg config, pool *pgxpool.Pool) (*appli
 		Retrieval:     engine,
 		Blobs:         blobstore.New(pool),
 		Streams:       hub,
-	}, httpapi.Config{ReplyWait: cfg.ReplyWait, ProjectionWait: cfg.ProjectionWait, AllowedOrigins: cfg.CORSOrigins})
+	}, httpapi.Config{MaxUpload: cfg.MaxUpload, ReplyWait: cfg.ReplyWait, ProjectionWait: cfg.ProjectionWait, AllowedOrigins: cfg.CORSOrigins})
 	streams := replystream.NewPublisher(pool)
 	a.replies = reply.New(reply.Deps{
 		Codec: codec, Threads: commands.NewConversations(store, codec, nil),
@@ -93,6 +97,8 @@ func newApplication(ctx context.Context, cfg config, pool *pgxpool.Pool) (*appli
 		Progress: progress, Responder: extractive.Responder{}, Relevant: extractive.Relevant,
 		Streams: func(ctx context.Context, msg uuid.UUID) (reply.Stream, error) { return streams.Open(ctx, msg) },
 	})
+	a.indexer = indexer.New(codec, commands.NewKnowledge(store, codec, nil), blobstore.New(pool),
+		fetch.New(fetch.Config{AllowCIDRs: cfg.FetchAllow}), queue, extract.Limits{})
 	return a, nil
 }
 
@@ -118,6 +124,7 @@ func (a *application) run(ctx context.Context, ln net.Listener) error {
 		})
 		defer router.Close()
 		wg.Go(func() { a.queue.Work(ctx, reply.JobKind, a.cfg.ReplyWorkers, a.replies.Run) })
+		wg.Go(func() { a.queue.Work(ctx, indexer.JobKind, a.cfg.IndexWorkers, a.indexer.Run) })
 	}
 	if a.cfg.API && ln != nil {
 		wg.Go(func() { a.hub.Run(ctx) })
@@ -179,6 +186,9 @@ func (a *application) newRouter() (interface {
 		}
 	}
 	if err := eventbus.AddConsumer(router, subs, reply.Name, reply.NewDispatcher(a.queue).Handle); err != nil {
+		return nil, err
+	}
+	if err := eventbus.AddConsumer(router, subs, indexer.Name, a.indexer.Handle); err != nil {
 		return nil, err
 	}
 	return router, nil

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -11,17 +12,20 @@ import (
 
 // config is everything the binary reads from the environment, loaded once.
 type config struct {
-	DatabaseURL    string        // DATABASE_URL; empty starts a private PostgreSQL
-	DataDir        string        // COMPANIN_DATA_DIR: where the private PostgreSQL lives
-	Addr           string        // COMPANIN_ADDR, else ":" + PORT, else ":8080"
-	RateLimit      int           // COMPANIN_RATE_LIMIT requests per hour per organization
-	ReplyWait      time.Duration // COMPANIN_REPLY_WAIT
-	ProjectionWait time.Duration // COMPANIN_PROJECTION_WAIT
-	CORSOrigins    []string      // COMPANIN_CORS_ORIGINS, comma separated; empty allows all
-	API            bool          // COMPANIN_API: serve HTTP
-	Workers        bool          // COMPANIN_WORKERS: run projectors and the reply worker
-	LogLevel       string        // COMPANIN_LOG_LEVEL: debug, info, warn, error
-	ReplyWorkers   int           // COMPANIN_REPLY_WORKERS: concurrent replies in this process
+	DatabaseURL    string         // DATABASE_URL; empty starts a private PostgreSQL
+	DataDir        string         // COMPANIN_DATA_DIR: where the private PostgreSQL lives
+	Addr           string         // COMPANIN_ADDR, else ":" + PORT, else ":8080"
+	RateLimit      int            // COMPANIN_RATE_LIMIT requests per hour per organization
+	ReplyWait      time.Duration  // COMPANIN_REPLY_WAIT
+	ProjectionWait time.Duration  // COMPANIN_PROJECTION_WAIT
+	CORSOrigins    []string       // COMPANIN_CORS_ORIGINS, comma separated; empty allows all
+	API            bool           // COMPANIN_API: serve HTTP
+	Workers        bool           // COMPANIN_WORKERS: run projectors and the reply worker
+	LogLevel       string         // COMPANIN_LOG_LEVEL: debug, info, warn, error
+	ReplyWorkers   int            // COMPANIN_REPLY_WORKERS: concurrent replies in this process
+	IndexWorkers   int            // COMPANIN_INDEX_WORKERS: concurrent file/page extractions in this process
+	FetchAllow     []netip.Prefix // COMPANIN_FETCH_ALLOW_CIDRS: private ranges knowledge URLs may reach
+	MaxUpload      int64          // COMPANIN_MAX_UPLOAD_BYTES
 }
 
 func loadConfig() (config, error) {
@@ -39,6 +43,18 @@ func loadConfig() (config, error) {
 	c.ReplyWait = envDuration("COMPANIN_REPLY_WAIT", 20*time.Second, &errs)
 	c.ProjectionWait = envDuration("COMPANIN_PROJECTION_WAIT", 5*time.Second, &errs)
 	c.ReplyWorkers = envInt("COMPANIN_REPLY_WORKERS", 4, &errs)
+	c.IndexWorkers = envInt("COMPANIN_INDEX_WORKERS", 2, &errs)
+	c.MaxUpload = int64(envInt("COMPANIN_MAX_UPLOAD_BYTES", 20<<20, &errs))
+	if v := os.Getenv("COMPANIN_FETCH_ALLOW_CIDRS"); v != "" {
+		for _, s := range strings.Split(v, ",") {
+			p, err := netip.ParsePrefix(strings.TrimSpace(s))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("COMPANIN_FETCH_ALLOW_CIDRS: %w", err))
+				continue
+			}
+			c.FetchAllow = append(c.FetchAllow, p)
+		}
+	}
 	c.API = envBool("COMPANIN_API", true, &errs)
 	c.Workers = envBool("COMPANIN_WORKERS", true, &errs)
 	if v := os.Getenv("COMPANIN_CORS_ORIGINS"); v != "" {
@@ -57,6 +73,12 @@ func (c config) Validate() error {
 	var errs []error
 	if c.RateLimit < 1 {
 		errs = append(errs, errors.New("COMPANIN_RATE_LIMIT must be at least 1"))
+	}
+	if c.IndexWorkers < 1 {
+		errs = append(errs, errors.New("COMPANIN_INDEX_WORKERS must be at least 1"))
+	}
+	if c.MaxUpload < 1 {
+		errs = append(errs, errors.New("COMPANIN_MAX_UPLOAD_BYTES must be positive"))
 	}
 	if c.ReplyWorkers < 1 {
 		errs = append(errs, errors.New("COMPANIN_REPLY_WORKERS must be at least 1"))

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -41,7 +42,8 @@ type creds struct {
 
 func testConfig() config {
 	return config{RateLimit: 1000, ReplyWait: 10 * time.Second, ProjectionWait: 5 * time.Second,
-		API: true, Workers: true, LogLevel: "warn", ReplyWorkers: 2}
+		API: true, Workers: true, LogLevel: "warn", ReplyWorkers: 2, IndexWorkers: 2, MaxUpload: 2 << 20,
+		FetchAllow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}
 }
 
 // startServer runs the application until the test ends. pool may be shared

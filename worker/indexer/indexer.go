@@ -115,9 +115,8 @@ func (x *Indexer) Run(ctx context.Context, j *pgqueue.Job) error {
 	}
 	attempt := it.Attempt()
 	doc, err := x.extract(ctx, it.Source())
-	var permanent *extract.Error
 	switch {
-	case errors.As(err, &permanent), errors.Is(err, fetch.ErrRefused):
+	case permanent(err):
 		_, err = x.items.Index(ctx, m, jb.Item, attempt, "", "", nil, reason(err))
 		return err
 	case err != nil && j.Attempts >= MaxAttempts:
@@ -152,11 +151,26 @@ func (x *Indexer) extract(ctx context.Context, src knowledge.Added) (extract.Doc
 	return extract.Document{}, &extract.Error{Kind: extract.ErrUnsupported, Reason: "unknown item kind " + src.Kind}
 }
 
+// permanent reports whether err will not go away by retrying: the file or
+// page itself is the problem, or the address is refused.
+func permanent(err error) bool {
+	var xe *extract.Error
+	if errors.As(err, &xe) && !errors.Is(err, extract.ErrTimeout) {
+		return true
+	}
+	var fe *fetch.Error
+	return errors.As(err, &fe) && !errors.Is(err, fetch.ErrUnreachable) && !errors.Is(err, fetch.ErrTimeout)
+}
+
 // reason is the failure text users see on the item.
 func reason(err error) string {
 	var xe *extract.Error
 	if errors.As(err, &xe) {
 		return xe.Reason
+	}
+	var fe *fetch.Error
+	if errors.As(err, &fe) {
+		return fe.Reason
 	}
 	return err.Error()
 }
