@@ -9,6 +9,7 @@ package retrieval
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"sync"
 
@@ -103,6 +104,12 @@ func (e *Engine) Search(ctx context.Context, q Query) ([]projections.Hit, error)
 		}
 	}
 	vec, err = e.vectorSearch(ctx, q, candidates)
+	if err != nil && q.Mode == Hybrid && ctx.Err() == nil {
+		// An embedding model that is down must not stop answers: full-text
+		// results alone are still grounded.
+		slog.WarnContext(ctx, "vector search failed, using full-text results only", "err", err)
+		return head(fts, limit), nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("vector search: %w", err)
 	}

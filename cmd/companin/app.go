@@ -23,6 +23,7 @@ import (
 	"github.com/companin/companin/adapters/extractive"
 	"github.com/companin/companin/adapters/fetch"
 	"github.com/companin/companin/adapters/httpapi"
+	"github.com/companin/companin/adapters/ollama"
 	"github.com/companin/companin/adapters/pgqueue"
 	"github.com/companin/companin/adapters/replystream"
 	"github.com/companin/companin/commands"
@@ -43,6 +44,34 @@ import (
 func newCodec() *event.Codec {
 	return event.NewCodec(organization.Kinds(), assistant.Kinds(), conversation.Kinds(),
 		usercontext.Kinds(), knowledge.Kinds(), widgetconfig.Kinds())
+}
+
+// models picks the responder and embedder: Ollama's when models are named,
+// with the built-in extractive responder as the fallback, else the built-in
+// ones.
+func models(cfg config) (reply.Responder, retrieval.Embedder, error) {
+	var responder reply.Responder = extractive.Responder{}
+	var embedder retrieval.Embedder = embedding.Hashing{}
+	if cfg.ChatModel == "" && cfg.EmbedModel == "" {
+		return responder, embedder, nil
+	}
+	oc := ollama.DefaultConfig()
+	oc.Host, oc.ChatModel, oc.EmbedModel = cfg.OllamaHost, cfg.ChatModel, cfg.EmbedModel
+	oc.NumCtx, oc.NumPredict = cfg.OllamaNumCtx, cfg.OllamaPredict
+	client, err := ollama.New(oc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ollama: %w", err)
+	}
+	if cfg.ChatModel != "" {
+		responder = reply.Fallback{
+			Primary:   ollama.Responder{Client: client, Relevant: extractive.Relevant},
+			Secondary: extractive.Responder{},
+		}
+	}
+	if cfg.EmbedModel != "" {
+		embedder = ollama.Embedder{Client: client}
+	}
+	return responder, embedder, nil
 }
 
 // application is the wired system.
@@ -68,7 +97,11 @@ func newApplication(ctx context.Context, cfg config, pool *pgxpool.Pool) (*appli
 	store := pgstore.New(pool)
 	queries := projections.NewQueries(pool)
 	progress := projections.NewProgress(pool)
-	engine := retrieval.New(pool, queries, embedding.Hashing{})
+	responder, embedder, err := models(cfg)
+	if err != nil {
+		return nil, err
+	}
+	engine := retrieval.New(pool, queries, embedder)
 	queue := pgqueue.New(pool, 2*time.Minute)
 	hub := replystream.NewHub(pool)
 	tokens := httpapi.NewTokens(pool, nil)
@@ -94,7 +127,7 @@ func newApplication(ctx context.Context, cfg config, pool *pgxpool.Pool) (*appli
 	a.replies = reply.New(reply.Deps{
 		Codec: codec, Threads: commands.NewConversations(store, codec, nil),
 		Assistants: commands.NewAssistants(store, codec, nil), Retriever: engine, Reader: queries,
-		Progress: progress, Responder: extractive.Responder{}, Relevant: extractive.Relevant,
+		Progress: progress, Responder: responder, Relevant: extractive.Relevant,
 		Streams: func(ctx context.Context, msg uuid.UUID) (reply.Stream, error) { return streams.Open(ctx, msg) },
 	})
 	a.indexer = indexer.New(codec, commands.NewKnowledge(store, codec, nil), blobstore.New(pool),

@@ -43,6 +43,14 @@ func loadConfig() (config, error) {
 	c.ReplyWait = envDuration("COMPANIN_REPLY_WAIT", 20*time.Second, &errs)
 	c.ProjectionWait = envDuration("COMPANIN_PROJECTION_WAIT", 5*time.Second, &errs)
 	c.ReplyWorkers = envInt("COMPANIN_REPLY_WORKERS", 4, &errs)
+	c.OllamaHost = envOr("COMPANIN_OLLAMA_HOST", envOr("OLLAMA_HOST", "http://127.0.0.1:11434"))
+	if !strings.Contains(c.OllamaHost, "://") {
+		c.OllamaHost = "http://" + c.OllamaHost // OLLAMA_HOST is often host:port
+	}
+	c.ChatModel = os.Getenv("COMPANIN_CHAT_MODEL")
+	c.EmbedModel = os.Getenv("COMPANIN_EMBED_MODEL")
+	c.OllamaNumCtx = envInt("COMPANIN_OLLAMA_NUM_CTX", 4096, &errs)
+	c.OllamaPredict = envInt("COMPANIN_OLLAMA_NUM_PREDICT", 512, &errs)
 	c.IndexWorkers = envInt("COMPANIN_INDEX_WORKERS", 2, &errs)
 	c.MaxUpload = int64(envInt("COMPANIN_MAX_UPLOAD_BYTES", 20<<20, &errs))
 	if v := os.Getenv("COMPANIN_FETCH_ALLOW_CIDRS"); v != "" {
