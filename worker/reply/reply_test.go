@@ -16,12 +16,9 @@ import (
 	"github.com/companin/companin/adapters/replystream"
 	"github.com/companin/companin/commands"
 	"github.com/companin/companin/domain/assistant"
+	"github.com/companin/companin/domain/catalog"
 	"github.com/companin/companin/domain/conversation"
 	"github.com/companin/companin/domain/event"
-	"github.com/companin/companin/domain/knowledge"
-	"github.com/companin/companin/domain/organization"
-	"github.com/companin/companin/domain/usercontext"
-	"github.com/companin/companin/domain/widgetconfig"
 	"github.com/companin/companin/projections"
 	"github.com/companin/companin/retrieval"
 	"github.com/companin/companin/worker/reply"
@@ -56,8 +53,7 @@ func setup(t *testing.T) env {
 	pool := pgtest.Pool(t)
 	store := pgstore.New(pool)
 	t.Cleanup(store.Close)
-	codec := event.NewCodec(organization.Kinds(), assistant.Kinds(), conversation.Kinds(),
-		usercontext.Kinds(), knowledge.Kinds(), widgetconfig.Kinds())
+	codec := catalog.Codec()
 	m := commands.Meta{OrganizationID: uuid.New()}
 	aid := uuid.New()
 	if _, err := commands.NewAssistants(store, codec, nil).Create(ctx, m, aid, assistant.Spec{Name: "A", IsActive: true}); err != nil {
