@@ -11,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/labstack/echo/v4"
 
+	"github.com/companin/companin/domain/widgetconfig"
 	"github.com/companin/companin/projections"
 )
 
@@ -20,6 +21,10 @@ type principal struct {
 	ClientID       string
 	Widget         bool // a widget token: widget scope only
 	TokenID        string
+	// Of a widget token only: what it is bound to (see WidgetClaims).
+	AssistantID *uuid.UUID
+	ConfigID    *uuid.UUID
+	Visitor     string
 }
 
 const principalKey = "principal"
@@ -87,8 +92,26 @@ func (s *Server) resolve(c echo.Context) error {
 			if err != nil {
 				return &apiError{code: errBadToken.code, detail: errBadToken.detail, err: err}
 			}
+			// Revoking the client stops its widget tokens at once.
+			cl, err := s.clients.Client(req.Context(), claims.Subject)
+			if errors.Is(err, projections.ErrNotFound) || (err == nil && (cl.Revoked || cl.OrganizationID != claims.OrganizationID)) {
+				return errBadToken
+			}
+			if err != nil {
+				return err
+			}
+			// A browser always sends Origin on the cross-origin requests a
+			// widget makes, so a token lifted from one site cannot be used
+			// by a page on another. (Requests without Origin are not from
+			// a browser page, which could forge any header anyway.)
+			if o := req.Header.Get(echo.HeaderOrigin); o != "" && claims.Origin != "" {
+				if norm, _ := widgetconfig.NormalizeOrigin(o); norm != claims.Origin {
+					return errTokenOrigin
+				}
+			}
 			c.Set(principalKey, principal{OrganizationID: claims.OrganizationID, ClientID: claims.Subject,
-				Widget: true, TokenID: claims.ID})
+				Widget: true, TokenID: claims.ID, AssistantID: claims.AssistantID, ConfigID: claims.ConfigID,
+				Visitor: claims.Visitor})
 		default:
 			return errUnauthenticated
 		}

@@ -46,6 +46,9 @@ var (
 	errBadCredentials  = newError(http.StatusUnauthorized, "Authentication failed - invalid credentials")
 	errBadToken        = newError(http.StatusUnauthorized, "Authentication failed - invalid or expired token")
 	errWidgetScope     = newError(http.StatusForbidden, "Forbidden - widget tokens may only use widget endpoints")
+	errTokenOrigin     = newError(http.StatusUnauthorized, "Authentication failed - the widget token was issued for another origin")
+	errOriginRefused   = newError(http.StatusForbidden, "Forbidden - this origin may not embed the widget")
+	errWrongAssistant  = newError(http.StatusForbidden, "Forbidden - the widget token is for another assistant")
 	errNotFound        = newError(http.StatusNotFound, "Resource not found")
 )
 

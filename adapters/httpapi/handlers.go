@@ -28,6 +28,12 @@ func (s *Server) meta(c echo.Context) (commands.Meta, error) {
 	actor := p.ClientID
 	if p.Widget {
 		actor = "widget:" + p.ClientID
+		// Ids derive from the key within the organization: scope a
+		// visitor's keys to the visitor, or one visitor's retry could
+		// replay (and so answer with) another visitor's session.
+		if key != "" {
+			key = "widget:" + p.Visitor + "\x00" + key
+		}
 	}
 	return commands.Meta{OrganizationID: p.OrganizationID, CorrelationID: corr, IdempotencyKey: key, Actor: actor}, nil
 }

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 )
@@ -51,27 +52,89 @@ func (r *RateLimiter) Sweep(ctx context.Context) error {
 	return err
 }
 
+// WithLimit returns a limiter over the same table and window that allows n
+// requests per bucket.
+func (r *RateLimiter) WithLimit(n int) *RateLimiter {
+	c := *r
+	c.limit = n
+	return &c
+}
+
+// quota is one bucket a request counts against.
+type quota struct {
+	limiter *RateLimiter
+	bucket  string
+}
+
+// taken is what counting in a bucket left; the tightest so far is kept on
+// the request, so its headers always describe the limit nearest to refusal.
+type taken struct {
+	limit, remaining int
+	reset            time.Time
+}
+
+const takenKey = "ratelimit"
+
 // rateLimit applies the limit to the caller's organization (or, before
 // authentication succeeds, to the client address) and sets the headers.
+// Widget tokens count besides against their client id and their address,
+// so one busy site or one noisy visitor cannot spend the organization's
+// whole budget.
 func (s *Server) rateLimit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		bucket := "ip:" + c.RealIP()
-		if p := principalOf(c); p.OrganizationID.String() != "00000000-0000-0000-0000-000000000000" {
-			bucket = "org:" + p.OrganizationID.String()
+		p := principalOf(c)
+		q := []quota{{s.limiter, "ip:" + c.RealIP()}}
+		if p.OrganizationID != uuid.Nil {
+			q[0].bucket = "org:" + p.OrganizationID.String()
 		}
-		remaining, reset, err := s.limiter.Take(c.Request().Context(), bucket)
-		if err != nil {
+		if p.Widget {
+			q = append(q, quota{s.widgetClientLimiter, "widget-client:" + p.ClientID},
+				quota{s.widgetIPLimiter, "widget-ip:" + c.RealIP()})
+		}
+		if err := s.limit(c, q...); err != nil {
 			return err
-		}
-		h := c.Response().Header()
-		h.Set("X-RateLimit-Limit", strconv.Itoa(s.limiter.limit))
-		h.Set("X-RateLimit-Remaining", strconv.Itoa(max(remaining, 0)))
-		h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
-		if remaining < 0 {
-			retry := int(time.Until(reset).Seconds()) + 1
-			h.Set("Retry-After", strconv.Itoa(max(retry, 1)))
-			return newError(http.StatusTooManyRequests, "Rate limit exceeded - retry after the window resets")
 		}
 		return next(c)
 	}
+}
+
+// rateLimitWidgetIP limits minting widget tokens by the caller's address
+// before the body is read; the handler adds the client id and the
+// organization once it knows them.
+func (s *Server) rateLimitWidgetIP(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := s.limit(c, quota{s.widgetIPLimiter, "widget-ip:" + c.RealIP()}); err != nil {
+			return err
+		}
+		return next(c)
+	}
+}
+
+// limit counts the request in every bucket, sets the headers of the
+// tightest one and refuses the request when any is spent.
+func (s *Server) limit(c echo.Context, quotas ...quota) error {
+	tight, _ := c.Get(takenKey).(*taken)
+	for _, q := range quotas {
+		remaining, reset, err := q.limiter.Take(c.Request().Context(), q.bucket)
+		if err != nil {
+			return err
+		}
+		if tight == nil || remaining < tight.remaining {
+			tight = &taken{limit: q.limiter.limit, remaining: remaining, reset: reset}
+		}
+	}
+	if tight == nil {
+		return nil
+	}
+	c.Set(takenKey, tight)
+	h := c.Response().Header()
+	h.Set("X-RateLimit-Limit", strconv.Itoa(tight.limit))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(tight.remaining, 0)))
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(tight.reset.Unix(), 10))
+	if tight.remaining < 0 {
+		retry := int(time.Until(tight.reset).Seconds()) + 1
+		h.Set("Retry-After", strconv.Itoa(max(retry, 1)))
+		return newError(http.StatusTooManyRequests, "Rate limit exceeded - retry after the window resets")
+	}
+	return nil
 }

@@ -35,6 +35,12 @@ type Config struct {
 	// AllowedOrigins for CORS; empty allows every origin (the API is
 	// authenticated by headers, not cookies).
 	AllowedOrigins []string
+	// WidgetClientLimit caps requests per hour made with the widget tokens
+	// of one client id (default: half the organization's limit, so
+	// visitors cannot spend the backend's budget); WidgetIPLimit those from
+	// one address with widget tokens, token requests included (default 300).
+	WidgetClientLimit int
+	WidgetIPLimit     int
 }
 
 // Deps are the API's collaborators, all required.
@@ -61,7 +67,11 @@ type Server struct {
 	clients Clients
 	tokens  *Tokens
 	limiter *RateLimiter
-	echo    *echo.Echo
+	// widgetClientLimiter and widgetIPLimiter count widget traffic besides
+	// the organization's limiter (see rateLimit).
+	widgetClientLimiter *RateLimiter
+	widgetIPLimiter     *RateLimiter
+	echo                *echo.Echo
 }
 
 // New builds the Echo application with every route and middleware.
@@ -83,7 +93,15 @@ func New(d Deps, cfg Config) *Server {
 	if cfg.ReplyWait == 0 {
 		cfg.ReplyWait = 20 * time.Second
 	}
-	s := &Server{Deps: d, cfg: cfg, clients: d.Queries, tokens: d.Tokens, limiter: d.Limiter}
+	if cfg.WidgetClientLimit == 0 {
+		cfg.WidgetClientLimit = max(d.Limiter.limit/2, 1)
+	}
+	if cfg.WidgetIPLimit == 0 {
+		cfg.WidgetIPLimit = 300
+	}
+	s := &Server{Deps: d, cfg: cfg, clients: d.Queries, tokens: d.Tokens, limiter: d.Limiter,
+		widgetClientLimiter: d.Limiter.WithLimit(cfg.WidgetClientLimit),
+		widgetIPLimiter:     d.Limiter.WithLimit(cfg.WidgetIPLimit)}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler
@@ -114,9 +132,15 @@ func (s *Server) routes() {
 	e.GET("/healthz", func(c echo.Context) error { return ok(c, "OK", map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
 
+	// The embeddable widget: its script (also at an immutable versioned
+	// URL) and a page that shows the tag working.
+	e.GET("/widget.js", s.widgetScript)
+	e.GET("/widget/:version/widget.js", s.widgetScriptVersion)
+	e.GET("/widget/demo", s.widgetDemo)
+
 	v1 := e.Group("/api/v1")
 	v1.GET("/openapi.json", serveOpenAPI)
-	v1.POST("/auth/widget-token", s.widgetToken, s.rateLimitByClient)
+	v1.POST("/auth/widget-token", s.widgetToken, s.rateLimitWidgetIP)
 
 	// Middleware is attached per route, not per group: Echo groups with
 	// middleware register catch-all routes that turn 405 into 404.
@@ -129,14 +153,16 @@ func (s *Server) routes() {
 	api.PATCH("/assistants/:id", s.updateAssistant)
 	api.DELETE("/assistants/:id", s.deleteAssistant)
 
-	// Widget scope: a widget token may start a session, talk in it and
-	// read its own widget config.
+	// Widget scope: a widget token may start a session, talk in the
+	// sessions it started (see ownThread), read its own widget config and
+	// the title and link of a source a reply cited.
 	authed.POST("/sessions", s.startSession)
 	authed.GET("/sessions/:id", s.getSession)
 	authed.GET("/sessions/:id/messages", s.listSessionMessages)
 	authed.POST("/sessions/:id/messages", s.sendSessionMessage)
 	authed.POST("/sessions/:id/end", s.endSession)
 	authed.GET("/widget-configs/:id", s.getWidgetConfig)
+	authed.GET("/sources/:id", s.getSource)
 
 	api.GET("/conversations", s.listConversations)
 	api.POST("/conversations", s.startConversation)

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"maps"
 	"net/http"
 	"time"
 
@@ -45,9 +46,44 @@ func (s *Server) startSession(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if p := principalOf(c); p.Widget {
+		if p.AssistantID != nil && *p.AssistantID != *aid {
+			return errWrongAssistant
+		}
+		// The session remembers the token's visitor binding in its
+		// SessionStarted event, so ownership survives restarts and
+		// projection rebuilds; whatever the caller put there is replaced.
+		md := make(map[string]any, len(req.Metadata)+1)
+		maps.Copy(md, req.Metadata)
+		md[visitorMetadataKey] = p.Visitor
+		req.Metadata = md
+	}
 	return s.startThread(c, conversation.KindSession, conversation.Started{
 		AssistantID: *aid, VisitorID: req.VisitorID, Locale: req.Locale, Metadata: req.Metadata,
 	}, "Session created")
+}
+
+// visitorMetadataKey is the session metadata entry holding the visitor
+// binding of the widget token that started it.
+const visitorMetadataKey = "widget_visitor"
+
+// ownThread lets a widget token reach only the sessions started with its
+// visitor binding; any other answers 404, exactly like a session that does
+// not exist, so ids cannot be probed. API keys reach every thread of their
+// organization.
+func (s *Server) ownThread(c echo.Context, kind conversation.Kind, id uuid.UUID) error {
+	p := principalOf(c)
+	if !p.Widget {
+		return nil
+	}
+	t, err := s.Queries.Thread(c.Request().Context(), p.OrganizationID, kind, id)
+	if err != nil {
+		return err
+	}
+	if v, _ := t.Metadata[visitorMetadataKey].(string); v == "" || v != p.Visitor {
+		return errNotFound
+	}
+	return nil
 }
 
 func (s *Server) startConversation(c echo.Context) error {
@@ -99,6 +135,9 @@ func (s *Server) getThread(c echo.Context, kind conversation.Kind, detail string
 	if err != nil {
 		return err
 	}
+	if err := s.ownThread(c, kind, id); err != nil {
+		return err
+	}
 	t, err := s.Queries.Thread(c.Request().Context(), principalOf(c).OrganizationID, kind, id)
 	if err != nil {
 		return err
@@ -138,6 +177,9 @@ func (s *Server) listMessages(c echo.Context, kind conversation.Kind) error {
 	}
 	ctx, org := c.Request().Context(), principalOf(c).OrganizationID
 	if _, err := s.Queries.Thread(ctx, org, kind, id); err != nil {
+		return err
+	}
+	if err := s.ownThread(c, kind, id); err != nil {
 		return err
 	}
 	page, err := s.Queries.Messages(ctx, org, id, limit, cursor)
@@ -184,6 +226,9 @@ func (s *Server) sendMessage(c echo.Context, kind conversation.Kind) error {
 	}
 	var req messageRequest
 	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := s.ownThread(c, kind, id); err != nil {
 		return err
 	}
 	m, err := s.meta(c)
@@ -272,6 +317,9 @@ func (s *Server) endConversation(c echo.Context) error {
 func (s *Server) endThread(c echo.Context, kind conversation.Kind, detail string) error {
 	id, err := pathID(c)
 	if err != nil {
+		return err
+	}
+	if err := s.ownThread(c, kind, id); err != nil {
 		return err
 	}
 	m, err := s.meta(c)

@@ -21,11 +21,33 @@ const (
 	tokenTTL      = time.Hour
 )
 
-// WidgetClaims are the claims of a widget token.
+// WidgetClaims are the claims of a widget token. The subject is the client
+// id; jti is unique per token.
 type WidgetClaims struct {
 	OrganizationID uuid.UUID `json:"org"`
 	Scope          string    `json:"scope"`
+	// AssistantID, when set, is the only assistant the token may start
+	// sessions with; ConfigID the only widget config it may read.
+	AssistantID *uuid.UUID `json:"assistant,omitempty"`
+	ConfigID    *uuid.UUID `json:"config,omitempty"`
+	// Origin is the page origin the token was minted for ("" when the
+	// request had none); a browser request from another origin is refused.
+	Origin string `json:"origin,omitempty"`
+	// Visitor binds the token to the sessions it may use: a session started
+	// with the token records it, and only tokens with the same binding may
+	// use that session (see visitorBinding).
+	Visitor string `json:"visitor"`
 	jwt.RegisteredClaims
+}
+
+// Grant is what a new widget token allows.
+type Grant struct {
+	ClientID       string
+	OrganizationID uuid.UUID
+	AssistantID    *uuid.UUID
+	ConfigID       *uuid.UUID
+	Origin         string
+	Visitor        string
 }
 
 // Tokens mints and verifies widget tokens with HMAC keys kept in
@@ -85,8 +107,8 @@ func (t *Tokens) reload(ctx context.Context) error {
 	return nil
 }
 
-// Mint returns a signed widget token for a client of organization org.
-func (t *Tokens) Mint(clientID string, org uuid.UUID) (string, time.Duration, error) {
+// Mint returns a signed widget token for g.
+func (t *Tokens) Mint(g Grant) (string, time.Duration, error) {
 	t.mu.RLock()
 	kid, key := t.kid, t.keys[t.kid]
 	t.mu.RUnlock()
@@ -94,10 +116,14 @@ func (t *Tokens) Mint(clientID string, org uuid.UUID) (string, time.Duration, er
 		return "", 0, errors.New("no signing key")
 	}
 	now := t.now()
+	if g.Visitor == "" {
+		return "", 0, errors.New("mint: no visitor binding")
+	}
 	claims := WidgetClaims{
-		OrganizationID: org, Scope: "widget",
+		OrganizationID: g.OrganizationID, Scope: "widget",
+		AssistantID: g.AssistantID, ConfigID: g.ConfigID, Origin: g.Origin, Visitor: g.Visitor,
 		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: tokenIssuer, Audience: jwt.ClaimStrings{tokenAudience}, Subject: clientID,
+			Issuer: tokenIssuer, Audience: jwt.ClaimStrings{tokenAudience}, Subject: g.ClientID,
 			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now),
 			ExpiresAt: jwt.NewNumericDate(now.Add(tokenTTL)), ID: uuid.NewString(),
 		},
@@ -136,7 +162,8 @@ func (t *Tokens) Verify(ctx context.Context, raw string) (*WidgetClaims, error) 
 	if err != nil {
 		return nil, err
 	}
-	if claims.Scope != "widget" || claims.OrganizationID == uuid.Nil || claims.Subject == "" {
+	if claims.Scope != "widget" || claims.OrganizationID == uuid.Nil || claims.Subject == "" ||
+		claims.Visitor == "" || claims.ID == "" {
 		return nil, errors.New("token lacks widget scope")
 	}
 	return claims, nil

@@ -27,13 +27,8 @@ import (
 	"github.com/companin/companin/adapters/pgqueue"
 	"github.com/companin/companin/adapters/replystream"
 	"github.com/companin/companin/commands"
-	"github.com/companin/companin/domain/assistant"
-	"github.com/companin/companin/domain/conversation"
+	"github.com/companin/companin/domain/catalog"
 	"github.com/companin/companin/domain/event"
-	"github.com/companin/companin/domain/knowledge"
-	"github.com/companin/companin/domain/organization"
-	"github.com/companin/companin/domain/usercontext"
-	"github.com/companin/companin/domain/widgetconfig"
 	"github.com/companin/companin/projections"
 	"github.com/companin/companin/retrieval"
 	"github.com/companin/companin/worker/indexer"
@@ -41,10 +36,7 @@ import (
 )
 
 // newCodec lists every event the system stores.
-func newCodec() *event.Codec {
-	return event.NewCodec(organization.Kinds(), assistant.Kinds(), conversation.Kinds(),
-		usercontext.Kinds(), knowledge.Kinds(), widgetconfig.Kinds())
-}
+func newCodec() *event.Codec { return catalog.Codec() }
 
 // models picks the responder and embedder: Ollama's when models are named,
 // with the built-in extractive responder as the fallback, else the built-in
@@ -122,7 +114,8 @@ func newApplication(ctx context.Context, cfg config, pool *pgxpool.Pool) (*appli
 		Retrieval:     engine,
 		Blobs:         blobstore.New(pool),
 		Streams:       hub,
-	}, httpapi.Config{MaxUpload: cfg.MaxUpload, ReplyWait: cfg.ReplyWait, ProjectionWait: cfg.ProjectionWait, AllowedOrigins: cfg.CORSOrigins})
+	}, httpapi.Config{MaxUpload: cfg.MaxUpload, ReplyWait: cfg.ReplyWait, ProjectionWait: cfg.ProjectionWait, AllowedOrigins: cfg.CORSOrigins,
+		WidgetClientLimit: cfg.WidgetClientLimit, WidgetIPLimit: cfg.WidgetIPLimit})
 	streams := replystream.NewPublisher(pool)
 	a.replies = reply.New(reply.Deps{
 		Codec: codec, Threads: commands.NewConversations(store, codec, nil),

@@ -26,6 +26,17 @@ type config struct {
 	IndexWorkers   int            // COMPANIN_INDEX_WORKERS: concurrent file/page extractions in this process
 	FetchAllow     []netip.Prefix // COMPANIN_FETCH_ALLOW_CIDRS: private ranges knowledge URLs may reach
 	MaxUpload      int64          // COMPANIN_MAX_UPLOAD_BYTES
+	// Ollama, used when a model is named; otherwise the built-in
+	// extractive responder and hashing embedder serve.
+	OllamaHost    string // COMPANIN_OLLAMA_HOST, else OLLAMA_HOST, else http://127.0.0.1:11434
+	ChatModel     string // COMPANIN_CHAT_MODEL: replies from this Ollama chat model
+	EmbedModel    string // COMPANIN_EMBED_MODEL: vectors from this Ollama embedding model
+	OllamaNumCtx  int    // COMPANIN_OLLAMA_NUM_CTX
+	OllamaPredict int    // COMPANIN_OLLAMA_NUM_PREDICT
+	// Widget traffic limits per hour besides the organization's; 0 picks
+	// httpapi's defaults (half the organization's limit; 300 per address).
+	WidgetClientLimit int // COMPANIN_WIDGET_CLIENT_RATE_LIMIT: widget requests per client id
+	WidgetIPLimit     int // COMPANIN_WIDGET_IP_RATE_LIMIT: widget requests per visitor address
 }
 
 func loadConfig() (config, error) {
@@ -63,6 +74,8 @@ func loadConfig() (config, error) {
 			c.FetchAllow = append(c.FetchAllow, p)
 		}
 	}
+	c.WidgetClientLimit = envInt("COMPANIN_WIDGET_CLIENT_RATE_LIMIT", 0, &errs)
+	c.WidgetIPLimit = envInt("COMPANIN_WIDGET_IP_RATE_LIMIT", 0, &errs)
 	c.API = envBool("COMPANIN_API", true, &errs)
 	c.Workers = envBool("COMPANIN_WORKERS", true, &errs)
 	if v := os.Getenv("COMPANIN_CORS_ORIGINS"); v != "" {
@@ -87,6 +100,9 @@ func (c config) Validate() error {
 	}
 	if c.MaxUpload < 1 {
 		errs = append(errs, errors.New("COMPANIN_MAX_UPLOAD_BYTES must be positive"))
+	}
+	if c.WidgetClientLimit < 0 || c.WidgetIPLimit < 0 {
+		errs = append(errs, errors.New("widget rate limits must not be negative"))
 	}
 	if c.ReplyWorkers < 1 {
 		errs = append(errs, errors.New("COMPANIN_REPLY_WORKERS must be at least 1"))

@@ -4,9 +4,14 @@ package widgetconfig
 
 import (
 	"errors"
+	"fmt"
+	"math"
 	"net/url"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -130,6 +135,8 @@ func valid(s Spec) (Spec, error) {
 	s.Greeting = v.Text("greeting", s.Greeting, false, 500)
 	s.Placeholder = v.Text("placeholder", s.Placeholder, false, 100)
 	s.LauncherIcon = v.Text("launcher_icon", s.LauncherIcon, false, 2000)
+	v.Check(validIcon(s.LauncherIcon), "launcher_icon",
+		"must be an https or data:image URL, or at most 8 characters such as an emoji")
 	s.Locale = v.Locale("locale", s.Locale)
 	if s.PrimaryColor == "" {
 		s.PrimaryColor = "#2563eb"
@@ -139,6 +146,13 @@ func valid(s Spec) (Spec, error) {
 	}
 	v.Check(color.MatchString(s.PrimaryColor), "primary_color", "must be a hex colour such as #2563eb")
 	v.Check(color.MatchString(s.TextColor), "text_color", "must be a hex colour such as #ffffff")
+	if color.MatchString(s.PrimaryColor) && color.MatchString(s.TextColor) {
+		// The launcher and the visitor's messages put text_color on
+		// primary_color: keep them readable (WCAG 2 AA for normal text).
+		r := Contrast(s.PrimaryColor, s.TextColor)
+		v.Check(r >= MinContrast, "text_color",
+			fmt.Sprintf("must contrast at least %.1f:1 with primary_color (it is %.2f:1)", MinContrast, r))
+	}
 	if s.Position == "" {
 		s.Position = "bottom-right"
 	}
@@ -156,13 +170,67 @@ func valid(s Spec) (Spec, error) {
 		s.Translations = map[string]Texts{}
 	}
 	v.Check(len(s.Translations) <= 20, "translations", "must have at most 20 locales")
+	texts := make(map[string]Texts, len(s.Translations))
 	for loc, t := range s.Translations {
-		v.Locale("translations", loc)
-		v.Text("translations."+loc+".title", t.Title, false, 100)
-		v.Text("translations."+loc+".greeting", t.Greeting, false, 500)
-		v.Text("translations."+loc+".placeholder", t.Placeholder, false, 100)
+		norm := v.Locale("translations", loc)
+		t.Title = v.Text("translations."+loc+".title", t.Title, false, 100)
+		t.Greeting = v.Text("translations."+loc+".greeting", t.Greeting, false, 500)
+		t.Placeholder = v.Text("translations."+loc+".placeholder", t.Placeholder, false, 100)
+		texts[norm] = t
 	}
+	s.Translations = texts
 	return s, v.Err()
+}
+
+// AllowsOrigin reports whether a page at origin may embed the widget: any
+// page when the config lists no origins, else only the listed ones.
+func (s Spec) AllowsOrigin(origin string) bool {
+	if len(s.AllowedOrigins) == 0 {
+		return true
+	}
+	norm, ok := NormalizeOrigin(origin)
+	return ok && slices.Contains(s.AllowedOrigins, norm)
+}
+
+// validIcon accepts what the widget can show safely: an image by https (or
+// plain http, for local development) or data:image URL, or a few characters
+// of text such as an emoji. The widget puts URLs only in an <img> src and
+// text only in text nodes.
+func validIcon(s string) bool {
+	if s == "" || utf8.RuneCountInString(s) <= 8 && !strings.ContainsAny(s, "<>&\"'") {
+		return true
+	}
+	if strings.HasPrefix(s, "data:image/") {
+		return !strings.ContainsAny(s, " \"'<>")
+	}
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "https" || u.Scheme == "http") && u.Host != "" && u.User == nil
+}
+
+// MinContrast is the contrast ratio WCAG 2 level AA asks of normal text.
+const MinContrast = 4.5
+
+// Contrast returns the WCAG 2 contrast ratio (1 to 21) of two #rrggbb
+// colours.
+func Contrast(a, b string) float64 {
+	la, lb := luminance(a), luminance(b)
+	if la < lb {
+		la, lb = lb, la
+	}
+	return (la + 0.05) / (lb + 0.05)
+}
+
+// luminance is the WCAG relative luminance of a #rrggbb colour.
+func luminance(hex string) float64 {
+	n, _ := strconv.ParseUint(strings.TrimPrefix(hex, "#"), 16, 32)
+	channel := func(v uint64) float64 {
+		c := float64(v) / 255
+		if c <= 0.04045 {
+			return c / 12.92
+		}
+		return math.Pow((c+0.055)/1.055, 2.4)
+	}
+	return 0.2126*channel(n>>16&0xff) + 0.7152*channel(n>>8&0xff) + 0.0722*channel(n&0xff)
 }
 
 // NormalizeOrigin returns scheme://host[:port] in lower case, and whether s
