@@ -40,38 +40,15 @@ func (s *Server) createAssistant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.visible(c, projections.Assistants, res); err != nil {
-		return err
-	}
-	a, err := s.Queries.Assistant(c.Request().Context(), m.OrganizationID, id)
-	if err != nil {
-		return err
-	}
-	return created(c, "Assistant created", a)
+	return written(s, c, projections.Assistants, res, http.StatusCreated, "Assistant created", s.Queries.Assistant)
 }
 
 func (s *Server) listAssistants(c echo.Context) error {
-	limit, cursor, err := listParams(c)
-	if err != nil {
-		return err
-	}
-	page, err := s.Queries.Assistants(c.Request().Context(), principalOf(c).OrganizationID, limit, cursor)
-	if err != nil {
-		return err
-	}
-	return ok(c, "Assistants retrieved", page)
+	return listed(c, "Assistants retrieved", s.Queries.Assistants)
 }
 
 func (s *Server) getAssistant(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	a, err := s.Queries.Assistant(c.Request().Context(), principalOf(c).OrganizationID, id)
-	if err != nil {
-		return err
-	}
-	return ok(c, "Assistant retrieved", a)
+	return getByID(c, "Assistant retrieved", s.Queries.Assistant)
 }
 
 func (s *Server) updateAssistant(c echo.Context) error {
@@ -91,31 +68,9 @@ func (s *Server) updateAssistant(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.visible(c, projections.Assistants, res); err != nil {
-		return err
-	}
-	a, err := s.Queries.Assistant(c.Request().Context(), m.OrganizationID, id)
-	if err != nil {
-		return err
-	}
-	return ok(c, "Assistant updated", a)
+	return written(s, c, projections.Assistants, res, http.StatusOK, "Assistant updated", s.Queries.Assistant)
 }
 
 func (s *Server) deleteAssistant(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	m, err := s.meta(c)
-	if err != nil {
-		return err
-	}
-	res, err := s.Assistants.Delete(c.Request().Context(), m, id)
-	if err != nil {
-		return err
-	}
-	if err := s.visible(c, projections.Assistants, res); err != nil {
-		return err
-	}
-	return respond(c, http.StatusOK, "Assistant deleted", map[string]any{"id": id, "deleted": true})
+	return s.deleted(c, projections.Assistants, "Assistant deleted", s.Assistants.Delete)
 }

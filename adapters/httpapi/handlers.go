@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/companin/companin/commands"
+	"github.com/companin/companin/projections"
 )
 
 // meta builds a command's envelope context from the request.
@@ -92,4 +93,64 @@ func parseUUIDField(field, v string, required bool) (*uuid.UUID, error) {
 		return nil, fieldError(field, "must be a UUID")
 	}
 	return &id, nil
+}
+
+// getByID answers GET of one resource of the caller's organization.
+func getByID[T any](c echo.Context, detail string, load func(ctx context.Context, org, id uuid.UUID) (T, error)) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	v, err := load(c.Request().Context(), principalOf(c).OrganizationID, id)
+	if err != nil {
+		return err
+	}
+	return ok(c, detail, v)
+}
+
+// listed answers GET of a list page of the caller's organization.
+func listed[T any](c echo.Context, detail string, load func(ctx context.Context, org uuid.UUID, limit int, cursor string) (projections.Page[T], error)) error {
+	limit, cursor, err := listParams(c)
+	if err != nil {
+		return err
+	}
+	page, err := load(c.Request().Context(), principalOf(c).OrganizationID, limit, cursor)
+	if err != nil {
+		return err
+	}
+	return ok(c, detail, page)
+}
+
+// deleted answers DELETE of one resource by id once its projection shows it.
+func (s *Server) deleted(c echo.Context, projection, detail string, run func(ctx context.Context, m commands.Meta, id uuid.UUID) (commands.Result, error)) error {
+	id, err := pathID(c)
+	if err != nil {
+		return err
+	}
+	m, err := s.meta(c)
+	if err != nil {
+		return err
+	}
+	res, err := run(c.Request().Context(), m, id)
+	if err != nil {
+		return err
+	}
+	if err := s.visible(c, projection, res); err != nil {
+		return err
+	}
+	return ok(c, detail, map[string]any{"id": id, "deleted": true})
+}
+
+// written answers a write once projection shows it, with the resource as
+// the read model has it, so the answer and the next read agree.
+func written[T any](s *Server, c echo.Context, projection string, res commands.Result, code int, detail string,
+	load func(ctx context.Context, org, id uuid.UUID) (T, error)) error {
+	if err := s.visible(c, projection, res); err != nil {
+		return err
+	}
+	v, err := load(c.Request().Context(), principalOf(c).OrganizationID, res.ID)
+	if err != nil {
+		return err
+	}
+	return respond(c, code, detail, v)
 }

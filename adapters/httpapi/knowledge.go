@@ -40,57 +40,19 @@ func (s *Server) addQA(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.visible(c, projections.Knowledge, res); err != nil {
-		return err
-	}
-	k, err := s.Queries.KnowledgeItem(ctx, m.OrganizationID, id)
-	if err != nil {
-		return err
-	}
-	return created(c, "Q&A pair added", k)
+	return written(s, c, projections.Knowledge, res, http.StatusCreated, "Q&A pair added", s.Queries.KnowledgeItem)
 }
 
 func (s *Server) listKnowledge(c echo.Context) error {
-	limit, cursor, err := listParams(c)
-	if err != nil {
-		return err
-	}
-	page, err := s.Queries.KnowledgeItems(c.Request().Context(), principalOf(c).OrganizationID, limit, cursor)
-	if err != nil {
-		return err
-	}
-	return ok(c, "Knowledge items retrieved", page)
+	return listed(c, "Knowledge items retrieved", s.Queries.KnowledgeItems)
 }
 
 func (s *Server) getKnowledge(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	k, err := s.Queries.KnowledgeItem(c.Request().Context(), principalOf(c).OrganizationID, id)
-	if err != nil {
-		return err
-	}
-	return ok(c, "Knowledge item retrieved", k)
+	return getByID(c, "Knowledge item retrieved", s.Queries.KnowledgeItem)
 }
 
 func (s *Server) deleteKnowledge(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	m, err := s.meta(c)
-	if err != nil {
-		return err
-	}
-	res, err := s.Knowledge.Remove(c.Request().Context(), m, id)
-	if err != nil {
-		return err
-	}
-	if err := s.visible(c, projections.Knowledge, res); err != nil {
-		return err
-	}
-	return respond(c, http.StatusOK, "Knowledge item deleted", map[string]any{"id": id, "deleted": true})
+	return s.deleted(c, projections.Knowledge, "Knowledge item deleted", s.Knowledge.Remove)
 }
 
 func (s *Server) searchKnowledge(c echo.Context) error {

@@ -133,25 +133,11 @@ func (s *Server) refreshKnowledge(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := s.visible(c, projections.Knowledge, res); err != nil {
-		return err
-	}
-	k, err := s.Queries.KnowledgeItem(c.Request().Context(), m.OrganizationID, id)
-	if err != nil {
-		return err
-	}
-	return respond(c, http.StatusAccepted, "Refresh requested - fetching and indexing", k)
+	return written(s, c, projections.Knowledge, res, http.StatusAccepted, "Refresh requested - fetching and indexing", s.Queries.KnowledgeItem)
 }
 
 func (s *Server) answerKnowledge(c echo.Context, res commands.Result, detail string) error {
-	if err := s.visible(c, projections.Knowledge, res); err != nil {
-		return err
-	}
-	k, err := s.Queries.KnowledgeItem(c.Request().Context(), principalOf(c).OrganizationID, res.ID)
-	if err != nil {
-		return err
-	}
-	return created(c, detail, k)
+	return written(s, c, projections.Knowledge, res, http.StatusCreated, detail, s.Queries.KnowledgeItem)
 }
 
 func formValue(v map[string][]string, key string) string {

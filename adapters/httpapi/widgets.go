@@ -255,15 +255,8 @@ func (s *Server) createWidgetConfig(c echo.Context) error {
 	return s.answerWidgetConfig(c, ctx, res, http.StatusCreated, "Widget config created")
 }
 
-func (s *Server) answerWidgetConfig(c echo.Context, ctx context.Context, res commands.Result, code int, detail string) error {
-	if err := s.visible(c, projections.Widgets, res); err != nil {
-		return err
-	}
-	w, err := s.Queries.WidgetConfig(ctx, principalOf(c).OrganizationID, res.ID)
-	if err != nil {
-		return err
-	}
-	return respond(c, code, detail, w)
+func (s *Server) answerWidgetConfig(c echo.Context, _ context.Context, res commands.Result, code int, detail string) error {
+	return written(s, c, projections.Widgets, res, code, detail, s.Queries.WidgetConfig)
 }
 
 func (s *Server) updateWidgetConfig(c echo.Context) error {
@@ -307,34 +300,11 @@ func (s *Server) getWidgetConfig(c echo.Context) error {
 }
 
 func (s *Server) listWidgetConfigs(c echo.Context) error {
-	limit, cursor, err := listParams(c)
-	if err != nil {
-		return err
-	}
-	page, err := s.Queries.WidgetConfigs(c.Request().Context(), principalOf(c).OrganizationID, limit, cursor)
-	if err != nil {
-		return err
-	}
-	return ok(c, "Widget configs retrieved", page)
+	return listed(c, "Widget configs retrieved", s.Queries.WidgetConfigs)
 }
 
 func (s *Server) deleteWidgetConfig(c echo.Context) error {
-	id, err := pathID(c)
-	if err != nil {
-		return err
-	}
-	m, err := s.meta(c)
-	if err != nil {
-		return err
-	}
-	res, err := s.Widgets.Delete(c.Request().Context(), m, id)
-	if err != nil {
-		return err
-	}
-	if err := s.visible(c, projections.Widgets, res); err != nil {
-		return err
-	}
-	return ok(c, "Widget config deleted", map[string]any{"id": id, "deleted": true})
+	return s.deleted(c, projections.Widgets, "Widget config deleted", s.Widgets.Delete)
 }
 
 // source is what a visitor may see of a knowledge item a reply cited: its
