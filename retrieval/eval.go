@@ -18,6 +18,9 @@ type EvalSet struct {
 	Name      string         `json:"name"`
 	Items     []EvalItem     `json:"items"`
 	Questions []EvalQuestion `json:"questions"`
+	// Unrelated are questions no item answers (off-topic, or on-topic but
+	// not covered), to see how similar a wrong top hit can look.
+	Unrelated []EvalQuestion `json:"unrelated,omitempty"`
 }
 
 // EvalItem is one Q&A knowledge item of a set.
@@ -27,11 +30,12 @@ type EvalItem struct {
 	Answer   string `json:"answer"`
 }
 
-// EvalQuestion is a question and the item that answers it. Lang is the
-// conversation's language, as a reply would search with.
+// EvalQuestion is a question and the item that answers it (none for an
+// unrelated question). Lang is the conversation's language, as a reply
+// would search with.
 type EvalQuestion struct {
 	Text string `json:"text"`
-	Item string `json:"item"`
+	Item string `json:"item,omitempty"`
 	Lang string `json:"lang"`
 }
 

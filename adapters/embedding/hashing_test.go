@@ -2,6 +2,7 @@ package embedding
 
 import (
 	"context"
+	"slices"
 	"testing"
 )
 
@@ -29,6 +30,14 @@ func TestHashingSimilarity(t *testing.T) {
 		if tt.closer && got <= far {
 			t.Errorf("%q: similarity %.3f not above unrelated %.3f", tt.text, got, far)
 		}
+	}
+	// A Dutch compound shares n-grams with its parts.
+	m := Vector("Hoe ontkalk ik mijn espressomachine?")
+	if near, far := cos(m, Vector("how do I descale my espresso machine")), cos(m, Vector("opening hours of the shop")); near <= far {
+		t.Errorf("compound: similarity %.3f not above unrelated %.3f", near, far)
+	}
+	if got := tokens("Don't   stop—it’s King's Day!"); !slices.Equal(got, []string{"don't", "stop", "it's", "king's", "day"}) {
+		t.Errorf("tokens = %q", got)
 	}
 	v, _ := Hashing{}.Embed(context.Background(), []string{"x", "x"})
 	if cos(v[0], v[1]) < 0.999 {

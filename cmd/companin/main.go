@@ -20,6 +20,7 @@ commands:
   serve                    run the API and the workers (DATABASE_URL, or a private PostgreSQL)
   migrate                  apply database migrations and exit
   org create --name NAME   create an organization and print its API credentials once
+  eval [--set S] [--k 5]   measure retrieval quality (hit@1, hit@k, MRR) on labelled sets
   postgres start|stop      manage a private PostgreSQL cluster (used by scripts/test)`
 
 func main() {
@@ -51,6 +52,8 @@ func run(ctx context.Context, args []string) error {
 		return runMigrate(ctx, cfg)
 	case "org":
 		return runOrg(ctx, cfg, args[1:], os.Stdout)
+	case "eval":
+		return runEval(ctx, cfg, args[1:], os.Stdout)
 	case "help", "-h", "--help":
 		fmt.Println(usage)
 		return nil

@@ -76,4 +76,3 @@ func (x *Index) Search(question string, n int) ([]string, error) {
 
 // Close releases the index.
 func (x *Index) Close() error { return x.idx.Close() }
-
