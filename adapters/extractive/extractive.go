@@ -19,10 +19,12 @@ const Name = "extractive"
 
 // A passage answers a question when it contains at least MinCoverage of
 // the question's content words, or its vector is at least MinSimilarity
-// close to the question's (paraphrases share few words).
+// close to the question's (paraphrases share few words). On the eval sets
+// (companin eval) unrelated questions' best hits stay below 0.20 with the
+// hashing embedder; 0.3 keeps a margin while counting most correct hits.
 const (
 	MinCoverage   = 0.5
-	MinSimilarity = 0.5
+	MinSimilarity = 0.3
 )
 
 // Relevant reports whether h is good enough to answer from.

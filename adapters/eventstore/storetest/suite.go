@@ -65,6 +65,25 @@ func NewEvent(typ string, data any) event.Event {
 
 func stream(prefix string) string { return prefix + "-" + uuid.NewString() }
 
+// readAll returns the whole log once n events are readable. The log hides
+// events behind any older write transaction still running in the cluster
+// (other tests' included), so a just-committed event may take a moment to
+// become readable; never more than n are expected.
+func readAll(t *testing.T, s Store, n int) []event.Event {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		all, err := s.ReadAll(context.Background(), event.Start, n+100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(all) >= n || time.Now().After(deadline) {
+			return all
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func testAppendAndReadStream(t *testing.T, s Store) {
 	ctx := context.Background()
 	st := stream("order")
@@ -187,7 +206,7 @@ func testIdempotentAppend(t *testing.T, s Store) {
 	if len(got) != 3 {
 		t.Errorf("stream has %d events, want 3", len(got))
 	}
-	all, _ := s.ReadAll(ctx, event.Start, 100)
+	all := readAll(t, s, 3)
 	if len(all) != 3 {
 		t.Errorf("log has %d events, want 3", len(all))
 	}
@@ -214,7 +233,7 @@ func testIDReuse(t *testing.T, s Store) {
 			t.Errorf("%s: err = %v, want ErrIDReuse", c.name, err)
 		}
 	}
-	all, _ := s.ReadAll(ctx, event.Start, 100)
+	all := readAll(t, s, 1)
 	if len(all) != 1 {
 		t.Errorf("log has %d events, want 1 (nothing partial written)", len(all))
 	}
@@ -280,6 +299,7 @@ func testReadAllPaging(t *testing.T, s Store) {
 			t.Fatal(err)
 		}
 	}
+	readAll(t, s, len(want))
 	var got []uuid.UUID
 	pos := event.Start
 	for {
