@@ -19,6 +19,8 @@ type Hit struct {
 	// Coverage is the share of the question's content words the passage
 	// contains (0..1); Score orders hits (coverage first, then rank).
 	Coverage float64 `json:"-"`
+	// Matched is how many of the question's content words it contains.
+	Matched int `json:"-"`
 	// Similarity is the cosine similarity of passage and question vectors
 	// (0 when the vector side did not find the passage).
 	Similarity float64 `json:"-"`
@@ -102,22 +104,36 @@ func (q *Queries) Search(ctx context.Context, org uuid.UUID, assistant *uuid.UUI
 		return []Hit{}, nil
 	}
 	limit = clampLimit(limit)
+	// Two stages: the index finds the passages sharing any word, the cheap
+	// rank keeps the best few hundred, and only those pay for the coverage
+	// count and the snippet, which cost a parse of the passage each.
 	rows, err := q.pool.Query(ctx, `
-		WITH terms AS (
+		WITH anyq AS (SELECT to_tsquery($2::regconfig, $4) AS q),
+		cand AS (
+			SELECT c.id, ts_rank_cd(c.tsv, anyq.q, 32) AS rank
+			FROM knowledge_chunks c, anyq
+			WHERE c.organization_id = $1
+			  AND ($5::uuid IS NULL OR c.assistant_id IS NULL OR c.assistant_id = $5)
+			  AND c.tsv @@ anyq.q
+			ORDER BY rank DESC
+			LIMIT greatest($6 * 4, 200)
+		), terms AS (
 			SELECT q FROM (SELECT to_tsquery($2::regconfig, w) AS q FROM unnest($3::text[]) AS w) t
 			WHERE numnode(q) > 0
 		), n AS (SELECT greatest(count(*), 1)::float8 AS n FROM terms),
-		anyq AS (SELECT to_tsquery($2::regconfig, $4) AS q)
-		SELECT c.knowledge_id, c.id, c.title, c.heading, c.body,
-			ts_headline($2::regconfig, c.body, anyq.q, 'MaxFragments=2, MaxWords=30, MinWords=10, StartSel="", StopSel="", FragmentDelimiter=" … "') AS snippet,
-			(SELECT count(*) FROM terms WHERE c.tsv @@ terms.q)::float8 / n.n AS coverage,
-			ts_rank_cd(c.tsv, anyq.q, 32) AS rank
-		FROM knowledge_chunks c, anyq, n
-		WHERE c.organization_id = $1
-		  AND ($5::uuid IS NULL OR c.assistant_id IS NULL OR c.assistant_id = $5)
-		  AND c.tsv @@ anyq.q
-		ORDER BY coverage DESC, rank DESC, c.id
-		LIMIT $6`, org, SearchConfig(lang), ws, strings.Join(ws, " | "), assistant, limit)
+		best AS (
+			SELECT c.knowledge_id, c.id, c.title, c.heading, c.body, cand.rank,
+				(SELECT count(*) FROM terms WHERE c.tsv @@ terms.q)::float8 / n.n AS coverage,
+				(SELECT count(*) FROM terms WHERE c.tsv @@ terms.q)::int AS matched
+			FROM cand JOIN knowledge_chunks c ON c.id = cand.id, n
+			ORDER BY coverage DESC, cand.rank DESC, c.id
+			LIMIT $6
+		)
+		SELECT best.knowledge_id, best.id, best.title, best.heading, best.body,
+			ts_headline($2::regconfig, best.body, anyq.q, 'MaxFragments=2, MaxWords=30, MinWords=10, StartSel="", StopSel="", FragmentDelimiter=" … "'),
+			best.coverage, best.matched, best.rank
+		FROM best, anyq
+		ORDER BY best.coverage DESC, best.rank DESC, best.id`, org, SearchConfig(lang), ws, strings.Join(ws, " | "), assistant, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +142,7 @@ func (q *Queries) Search(ctx context.Context, org uuid.UUID, assistant *uuid.UUI
 	for rows.Next() {
 		var h Hit
 		var rank float64
-		if err := rows.Scan(&h.KnowledgeID, &h.ChunkID, &h.Title, &h.Heading, &h.Body, &h.Snippet, &h.Coverage, &rank); err != nil {
+		if err := rows.Scan(&h.KnowledgeID, &h.ChunkID, &h.Title, &h.Heading, &h.Body, &h.Snippet, &h.Coverage, &h.Matched, &rank); err != nil {
 			return nil, err
 		}
 		h.Score = h.Coverage + rank/10

@@ -29,7 +29,11 @@ const (
 
 // Relevant reports whether h is good enough to answer from.
 func Relevant(h projections.Hit) bool {
-	return h.Coverage >= MinCoverage || h.Similarity >= MinSimilarity
+	// One shared word out of two says little: "order" alone matches
+	// every order question. Lexical evidence needs two words, or all of a
+	// one-word question.
+	lexical := h.Coverage >= MinCoverage && (h.Matched >= 2 || h.Coverage >= 1)
+	return lexical || h.Similarity >= MinSimilarity
 }
 
 // Responder answers from retrieved passages.
