@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/companin/companin/adapters/extract/extracttest"
 )
 
 // TestReferenceJavaScriptExamples runs the reference's JavaScript under the
@@ -26,6 +28,11 @@ func TestReferenceJavaScriptExamples(t *testing.T) {
 	wantStatus(t, r, 201)
 	assistantID := r.data(t)["id"].(string)
 
+	pdfPath := filepath.Join(t.TempDir(), "manual.pdf")
+	pdf := extracttest.PDFFile{Title: "User Manual", Pages: [][]string{{"Press the power button for three seconds."}}}.Bytes()
+	if err := os.WriteFile(pdfPath, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	src, err := os.ReadFile("testdata/reference.mjs")
 	if err != nil {
 		t.Fatal(err)
@@ -35,6 +42,7 @@ func TestReferenceJavaScriptExamples(t *testing.T) {
 		"YOUR_CLIENT_ID", c.ClientID,
 		"YOUR_CLIENT_SECRET", c.Secret,
 		"ASSISTANT_UUID", assistantID,
+		"PDF_PATH", pdfPath,
 	).Replace(string(src))
 	file := filepath.Join(t.TempDir(), "reference.mjs")
 	if err := os.WriteFile(file, []byte(js), 0o600); err != nil {
@@ -55,10 +63,13 @@ func TestReferenceJavaScriptExamples(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &out); err != nil {
 		t.Fatalf("node output: %v\n%s", err, outb)
 	}
-	for _, k := range []string{"faq", "session", "result", "resetAnswer", "conversation", "product", "sessie"} {
+	for _, k := range []string{"fileUpload", "webContent", "faq", "session", "result", "resetAnswer", "conversation", "product", "sessie"} {
 		if out[k].Status != "success" {
 			t.Errorf("%s: %+v", k, out[k])
 		}
+	}
+	if out["fileUpload"].Data["kind"] != "file" || out["webContent"].Data["kind"] != "url" {
+		t.Errorf("knowledge uploads: %+v %+v", out["fileUpload"], out["webContent"])
 	}
 	reply := out["resetAnswer"].Data["reply"].(map[string]any)
 	if !strings.Contains(fmt.Sprint(reply["content"]), "Wachtwoord resetten") {

@@ -102,7 +102,23 @@ async function askAboutProduct(conversationId, question) {
   return await response.json();
 }
 
-// --- Kennisbeheersysteem (the Q&A part; files and web pages come with the knowledge issue) ---
+// --- Kennisbeheersysteem ---
+// 1. Productdocumentatie uploaden
+async function uploadDocumentation(file, title) {
+  const formData = new FormData();
+  formData.append('title', title);
+  formData.append('file_type', 'pdf');
+  formData.append('file', file);
+  const response = await fetch('https://app.companin.tech/api/v1/knowledge/files/', {
+    method: 'POST',
+    headers: {
+      'X-API-Key': 'YOUR_CLIENT_ID',
+      'X-API-Secret': 'YOUR_CLIENT_SECRET'
+    },
+    body: formData
+  });
+  return await response.json();
+}
 // 2. FAQ-items toevoegen
 async function addFAQ(question, answer, tags) {
   const response = await fetch('https://app.companin.tech/api/v1/knowledge/qa/', {
@@ -122,6 +138,23 @@ async function addFAQ(question, answer, tags) {
   return await response.json();
 }
 
+// 3. Webinhoud toevoegen
+async function addWebContent(url, title) {
+  const response = await fetch('https://app.companin.tech/api/v1/knowledge/urls/', {
+    method: 'POST',
+    headers: {
+      'X-API-Key': 'YOUR_CLIENT_ID',
+      'X-API-Secret': 'YOUR_CLIENT_SECRET',
+      'Content-Type': 'application/json'
+    },
+    body: JSON.stringify({
+      url,
+      title
+    })
+  });
+  return await response.json();
+}
+
 // --- Voorbeelden: Sessie Aanmaken ---
 async function sessieAanmaken(token) {
   return await (await fetch('https://app.companin.tech/api/v1/sessions', {
@@ -132,7 +165,18 @@ async function sessieAanmaken(token) {
 }
 
 // --- Gebruiksvoorbeeld ---
+// The reference leaves pdfFile to the page (a File from an <input>); here it
+// is a Blob of a small PDF the Go test wrote.
+const { readFileSync } = await import('node:fs');
+const pdfFile = new Blob([readFileSync('PDF_PATH')], { type: 'application/pdf' });
 const out = {};
+const fileUpload = await uploadDocumentation(pdfFile, 'User Manual v2.0');
+out.fileUpload = fileUpload;
+const webContent = await addWebContent(
+  'https://example.tech/blog/new-features',
+  'Aankondiging van nieuwe functies'
+);
+out.webContent = webContent;
 const faq = await addFAQ(
   'Hoe reset ik mijn wachtwoord?',
   'Ga naar instellingen en klik op "Wachtwoord resetten"...',
