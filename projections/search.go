@@ -99,6 +99,22 @@ func words(text string) []string {
 // the whole organization when an item is not scoped) that best match text,
 // with full-text search in language lang.
 func (q *Queries) Search(ctx context.Context, org uuid.UUID, assistant *uuid.UUID, lang, text string, limit int) ([]Hit, error) {
+	return q.search(ctx, org, assistant, lang, text, limit, nil)
+}
+
+// SearchWithin scores only the given passages plus those containing every
+// content word of text. Ranking every passage that shares any word with a
+// question costs time proportional to the organization's knowledge; hybrid
+// search already has the nearest passages by vector and needs the words
+// only to score them and to catch exact matches the vectors missed.
+func (q *Queries) SearchWithin(ctx context.Context, org uuid.UUID, assistant *uuid.UUID, lang, text string, limit int, within []uuid.UUID) ([]Hit, error) {
+	if within == nil {
+		within = []uuid.UUID{}
+	}
+	return q.search(ctx, org, assistant, lang, text, limit, within)
+}
+
+func (q *Queries) search(ctx context.Context, org uuid.UUID, assistant *uuid.UUID, lang, text string, limit int, within []uuid.UUID) ([]Hit, error) {
 	ws := words(text)
 	if len(ws) == 0 {
 		return []Hit{}, nil
@@ -114,7 +130,8 @@ func (q *Queries) Search(ctx context.Context, org uuid.UUID, assistant *uuid.UUI
 			FROM knowledge_chunks c, anyq
 			WHERE c.organization_id = $1
 			  AND ($5::uuid IS NULL OR c.assistant_id IS NULL OR c.assistant_id = $5)
-			  AND c.tsv @@ anyq.q
+			  AND CASE WHEN $7::uuid[] IS NULL THEN c.tsv @@ anyq.q
+			      ELSE (c.id = ANY($7) AND c.tsv @@ anyq.q) OR c.tsv @@ to_tsquery($2::regconfig, $8) END
 			ORDER BY rank DESC
 			LIMIT greatest($6 * 4, 200)
 		), terms AS (
@@ -133,7 +150,8 @@ func (q *Queries) Search(ctx context.Context, org uuid.UUID, assistant *uuid.UUI
 			ts_headline($2::regconfig, best.body, anyq.q, 'MaxFragments=2, MaxWords=30, MinWords=10, StartSel="", StopSel="", FragmentDelimiter=" … "'),
 			best.coverage, best.matched, best.rank
 		FROM best, anyq
-		ORDER BY best.coverage DESC, best.rank DESC, best.id`, org, SearchConfig(lang), ws, strings.Join(ws, " | "), assistant, limit)
+		ORDER BY best.coverage DESC, best.rank DESC, best.id`, org, SearchConfig(lang), ws, strings.Join(ws, " | "), assistant, limit,
+		within, strings.Join(ws, " & "))
 	if err != nil {
 		return nil, err
 	}

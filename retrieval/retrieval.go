@@ -119,27 +119,29 @@ func (e *Engine) Search(ctx context.Context, q Query) ([]projections.Hit, error)
 		return e.complete(ctx, q.Org, head(hits, limit))
 	}
 
-	// Hybrid: PostgreSQL ranks words while this process scans vectors.
-	var fts []projections.Hit
-	var ftsErr error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		fts, ftsErr = e.queries.Search(ctx, q.Org, q.Assistant, q.Lang, q.Text, candidates)
-	}()
+	// Hybrid: the nearest passages by vector, then PostgreSQL scores their
+	// words and adds passages containing every word of the question.
 	vs, err := e.vectorScan(ctx, q, candidates)
-	<-done
-	if ftsErr != nil {
-		return nil, fmt.Errorf("full-text search: %w", ftsErr)
-	}
 	if err != nil {
-		if ctx.Err() == nil {
-			// An embedding model that is down must not stop answers: full-text
-			// results alone are still grounded.
-			slog.WarnContext(ctx, "vector search failed, using full-text results only", "err", err)
-			return head(fts, limit), nil
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("vector search: %w", err)
 		}
-		return nil, fmt.Errorf("vector search: %w", err)
+		// An embedding model that is down must not stop answers: full-text
+		// results alone are still grounded.
+		slog.WarnContext(ctx, "vector search failed, using full-text results only", "err", err)
+		fts, err := e.queries.Search(ctx, q.Org, q.Assistant, q.Lang, q.Text, candidates)
+		if err != nil {
+			return nil, fmt.Errorf("full-text search: %w", err)
+		}
+		return head(fts, limit), nil
+	}
+	ids := make([]uuid.UUID, len(vs.top))
+	for i, s := range vs.top {
+		ids[i] = s.id
+	}
+	fts, err := e.queries.SearchWithin(ctx, q.Org, q.Assistant, q.Lang, q.Text, candidates, ids)
+	if err != nil {
+		return nil, fmt.Errorf("full-text search: %w", err)
 	}
 	return e.complete(ctx, q.Org, head(fuse(fts, vs), limit))
 }
