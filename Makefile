@@ -4,6 +4,7 @@
 .PHONY: run test bench build lint
 
 run:
+	COMPANIN_DEPS=runtime scripts/deps
 	go run ./cmd/companin serve
 
 test:
