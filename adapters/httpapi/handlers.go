@@ -22,10 +22,7 @@ func (s *Server) meta(c echo.Context) (commands.Meta, error) {
 	if len(key) > 200 || !utf8.ValidString(key) || strings.ContainsAny(key, "\x00\r\n") {
 		return commands.Meta{}, fieldError("Idempotency-Key", "must be at most 200 printable characters")
 	}
-	corr, err := uuid.Parse(c.Request().Header.Get("X-Correlation-Id"))
-	if err != nil {
-		corr = uuid.New()
-	}
+	corr, _ := c.Get(correlationKey).(uuid.UUID)
 	actor := p.ClientID
 	if p.Widget {
 		actor = "widget:" + p.ClientID

@@ -9,11 +9,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/companin/companin/adapters/blobstore"
+	"github.com/companin/companin/adapters/logctx"
 	"github.com/companin/companin/adapters/replystream"
 	"github.com/companin/companin/commands"
 	"github.com/companin/companin/projections"
@@ -109,6 +111,7 @@ func New(d Deps, cfg Config) *Server {
 	e.IPExtractor = echo.ExtractIPDirect()
 	e.Pre(middleware.RemoveTrailingSlash())
 	e.Use(middleware.RequestID())
+	e.Use(correlate)
 	e.Use(recoverer())
 	e.Use(accessLog())
 	e.Use(middleware.CORSWithConfig(corsConfig(cfg.AllowedOrigins)))
@@ -230,6 +233,27 @@ func corsConfig(origins []string) middleware.CORSConfig {
 	}
 	return cfg
 }
+
+// correlate gives every request a correlation id (the client's
+// X-Correlation-Id when it is a UUID) that its events carry, answers it in
+// the same header, and puts both ids on every log line of the request.
+func correlate(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		corr, err := uuid.Parse(c.Request().Header.Get("X-Correlation-Id"))
+		if err != nil {
+			corr = uuid.New()
+		}
+		c.Set(correlationKey, corr)
+		c.Response().Header().Set("X-Correlation-Id", corr.String())
+		req := c.Request()
+		ctx := logctx.With(req.Context(), "request_id", c.Response().Header().Get(echo.HeaderXRequestID),
+			"correlation_id", corr.String())
+		c.SetRequest(req.WithContext(ctx))
+		return next(c)
+	}
+}
+
+const correlationKey = "correlation_id"
 
 // recoverer turns a handler panic into a 500 envelope and a log line; the
 // process keeps serving.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -139,4 +140,28 @@ func TestPanicAnswersEnvelope(t *testing.T) {
 	}
 	// Still serving.
 	wantStatus(t, s.do(t, request{method: "GET", path: "/healthz"}), 200)
+}
+
+// TestCorrelationID carries the client's correlation id into the events a
+// request appends, and into the events the reply worker appends after it.
+func TestCorrelationID(t *testing.T) {
+	s := startServer(t, testConfig(), nil)
+	c := s.newOrg(t, "A")
+	h := c.headers()
+	h["X-Correlation-Id"] = "0b8f4c3e-1d2a-4e5f-8a9b-7c6d5e4f3a2b"
+	r := s.do(t, request{method: "POST", path: "/api/v1/assistants", header: h, body: `{"name":"A"}`})
+	if r.Header.Get("X-Correlation-Id") != h["X-Correlation-Id"] {
+		t.Errorf("answered correlation id %q", r.Header.Get("X-Correlation-Id"))
+	}
+	r = s.do(t, request{method: "POST", path: "/api/v1/sessions", header: h, body: fmt.Sprintf(`{"assistant_id":%q}`, r.data(t)["id"])})
+	r = s.do(t, request{method: "POST", path: "/api/v1/sessions/" + r.data(t)["id"].(string) + "/messages", header: h, body: `{"content":"hi"}`})
+	wantStatus(t, r, 201)
+	var n, other int
+	if err := s.pool.QueryRow(context.Background(), `SELECT count(*) FILTER (WHERE correlation_id = $1), count(*) FILTER (WHERE correlation_id <> $1)
+		FROM events WHERE stream_id NOT LIKE 'organization-%'`, h["X-Correlation-Id"]).Scan(&n, &other); err != nil {
+		t.Fatal(err)
+	}
+	if n != 4 || other != 0 { // assistant, session, message, reply
+		t.Errorf("%d events carry the correlation id, %d do not", n, other)
+	}
 }

@@ -12,6 +12,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/companin/companin/adapters/logctx"
 )
 
 const usage = `usage: companin <command>
@@ -64,5 +66,6 @@ func run(ctx context.Context, args []string) error {
 func setupLogging(level string) {
 	var l slog.Level
 	_ = l.UnmarshalText([]byte(level))
-	slog.SetDefault(slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})))
+	// logctx adds the request and correlation ids a context carries to every line.
+	slog.SetDefault(slog.New(logctx.Handler{Handler: slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l})}))
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/companin/companin/adapters/extract"
 	"github.com/companin/companin/adapters/fetch"
+	"github.com/companin/companin/adapters/logctx"
 	"github.com/companin/companin/adapters/pgqueue"
 	"github.com/companin/companin/commands"
 	"github.com/companin/companin/domain/event"
@@ -102,6 +103,7 @@ func (x *Indexer) Run(ctx context.Context, j *pgqueue.Job) error {
 	if err := json.Unmarshal(j.Payload, &jb); err != nil {
 		return nil // not ours to retry: a malformed job can never succeed
 	}
+	ctx = logctx.With(ctx, "correlation_id", jb.Corr.String(), "knowledge_id", jb.Item.String(), "job", j.ID)
 	m := commands.Meta{OrganizationID: jb.Org, CorrelationID: jb.Corr, Actor: Name}
 	it, err := x.items.Load(ctx, m, jb.Item)
 	if errors.Is(err, commands.ErrNotFound) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/companin/companin/adapters/logctx"
 	"github.com/companin/companin/adapters/pgqueue"
 	"github.com/companin/companin/commands"
 	"github.com/companin/companin/domain/conversation"
@@ -64,6 +65,7 @@ func (w *Worker) Run(ctx context.Context, j *pgqueue.Job) error {
 	if err := json.Unmarshal(j.Payload, &e); err != nil {
 		return nil // a malformed job can never succeed
 	}
+	ctx = logctx.With(ctx, "correlation_id", e.CorrelationID.String(), "event_id", e.ID.String(), "job", j.ID)
 	err := w.Handle(ctx, e)
 	if err == nil || j.Attempts < MaxAttempts || ctx.Err() != nil {
 		return err
