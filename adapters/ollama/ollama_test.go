@@ -146,7 +146,9 @@ func TestChatCancelStopsGeneration(t *testing.T) {
 	if cancelled.IsZero() {
 		t.Fatalf("Chat = %q, %v before 3 deltas", text, err)
 	}
-	if took := time.Since(cancelled); took > time.Second {
+	// Bounds here are loose (a busy CI machine), yet far below the minutes
+	// an uncancelled 100,000-token answer takes.
+	if took := time.Since(cancelled); took > 5*time.Second {
 		t.Errorf("Chat returned %s after cancel, want promptly", took)
 	}
 	if !errors.Is(err, context.Canceled) || errors.Is(err, ollama.ErrUnavailable) {
@@ -163,7 +165,7 @@ func TestChatCancelStopsGeneration(t *testing.T) {
 	if _, err := c.Chat(context.Background(), hello, func(string) error { return nil }); err != nil {
 		t.Fatalf("Chat after cancel: %v", err)
 	}
-	if took := time.Since(start); took > 5*time.Second {
+	if took := time.Since(start); took > 60*time.Second {
 		t.Errorf("Chat after a cancelled one took %s: generation went on", took)
 	}
 }
@@ -181,7 +183,7 @@ func TestChatRequestTimeout(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) || !errors.Is(err, ollama.ErrUnavailable) {
 		t.Errorf("Chat error = %v, want context.DeadlineExceeded and ErrUnavailable", err)
 	}
-	if took < timeout || took > timeout+time.Second {
+	if took < timeout || took > timeout+5*time.Second {
 		t.Errorf("Chat took %s, want about %s", took, timeout)
 	}
 }
