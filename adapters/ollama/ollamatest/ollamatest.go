@@ -337,7 +337,11 @@ func createTinyModel(ctx context.Context, host string) error {
 		Model:    ModelName,
 		Files:    map[string]string{ModelName + ".gguf": digest},
 		Template: chatTemplate,
-		Stream:   new(false),
+		// One thread: llama.cpp threads spin while they wait, and two test
+		// servers (two packages run in parallel) spinning on two cores
+		// starved each other for minutes.
+		Parameters: map[string]any{"num_thread": 1},
+		Stream:     new(false),
 	}
 	var status string
 	if err := c.Create(ctx, req, func(r api.ProgressResponse) error {
