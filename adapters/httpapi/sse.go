@@ -60,11 +60,45 @@ func (s *Server) streamReply(c echo.Context, org, msgID uuid.UUID, updates <-cha
 	)
 	defer deadline.Stop()
 	defer ping.Stop()
+	emit := func(u replystream.Update) {
+		for _, u := range order.Add(u) {
+			switch u.Kind {
+			case "retrieval":
+				retrievalOut = true
+				sources := u.Sources
+				if sources == nil {
+					sources = []conversation.Source{}
+				}
+				send("retrieval", map[string]any{"sources": sources, "answerable": u.Answerable})
+			case "delta":
+				if retrievalOut {
+					send("delta", map[string]any{"content": u.Delta})
+				}
+			}
+		}
+	}
 	for {
 		changed := s.Progress.Changed()
 		out, err := s.sentMessage(ctx, org, msgID)
 		if err != nil {
 			return nil // the stream has started: the client sees it end
+		}
+		if out.ReplyStatus == "completed" {
+			// Updates come through another connection than the progress
+			// that announced the reply: give those still in flight a moment
+			// to arrive, so the stream is not coarser than it must be.
+			grace := time.NewTimer(100 * time.Millisecond)
+		drain:
+			for {
+				select {
+				case u := <-updates:
+					emit(u)
+					grace.Reset(100 * time.Millisecond)
+				case <-grace.C:
+					break drain
+				}
+			}
+			grace.Stop()
 		}
 		switch out.ReplyStatus {
 		case "completed":
@@ -90,19 +124,7 @@ func (s *Server) streamReply(c echo.Context, org, msgID uuid.UUID, updates <-cha
 			w.Flush()
 		case <-changed:
 		case u := <-updates:
-			for _, u := range order.Add(u) {
-				switch u.Kind {
-				case "retrieval":
-					retrievalOut = true
-					sources := u.Sources
-					if sources == nil {
-						sources = []conversation.Source{}
-					}
-					send("retrieval", map[string]any{"sources": sources, "answerable": u.Answerable})
-				case "delta":
-					send("delta", map[string]any{"content": u.Delta})
-				}
-			}
+			emit(u)
 		}
 	}
 }

@@ -67,8 +67,14 @@ const (
 // Version is the Ollama release scripts/ollama builds.
 const Version = "v0.6.8"
 
-// ModelName is the tiny model's name on a server this package starts.
-const ModelName = "companin-tiny"
+// ModelName is the tiny model's name on a server this package starts;
+// EmbedModelName is the same weights under a second name for embeddings, so
+// chat and embed requests never make the server reload one runner with
+// other settings (Ollama v0.6.8 could hang in that reload under load).
+const (
+	ModelName      = "companin-tiny"
+	EmbedModelName = "companin-tiny-embed"
+)
 
 // Server is a running Ollama server and the models to use on it.
 type Server struct {
@@ -151,7 +157,7 @@ func setup(ctx context.Context) (Server, *process, error) {
 	if err != nil {
 		return Server{}, nil, err
 	}
-	s := Server{Host: p.host, ChatModel: ModelName, EmbedModel: ModelName}
+	s := Server{Host: p.host, ChatModel: ModelName, EmbedModel: EmbedModelName}
 	if err := createTinyModel(ctx, s.Host); err != nil {
 		err = fmt.Errorf("create tiny model: %w%s", err, p.logTail())
 		p.stop()
@@ -223,7 +229,7 @@ func startProcess(ctx context.Context, bin string) (*process, error) {
 		"OLLAMA_MODELS=" + filepath.Join(dir, "models"),
 		"OLLAMA_CONTEXT_LENGTH=512",
 		"OLLAMA_NUM_PARALLEL=1",
-		"OLLAMA_MAX_LOADED_MODELS=1",
+		"OLLAMA_MAX_LOADED_MODELS=2",
 		// Loaded for the whole run: the server dies with the test process.
 		"OLLAMA_KEEP_ALIVE=1h",
 	}
@@ -333,8 +339,17 @@ func createTinyModel(ctx context.Context, host string) error {
 	if err := c.CreateBlob(ctx, digest, bytes.NewReader(gguf)); err != nil {
 		return fmt.Errorf("upload blob: %w", err)
 	}
+	for _, name := range []string{ModelName, EmbedModelName} {
+		if err := create(ctx, c, name, digest); err != nil {
+			return fmt.Errorf("create %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func create(ctx context.Context, c *api.Client, name, digest string) error {
 	req := &api.CreateRequest{
-		Model:    ModelName,
+		Model:    name,
 		Files:    map[string]string{ModelName + ".gguf": digest},
 		Template: chatTemplate,
 		// One thread: llama.cpp threads spin while they wait, and two test
