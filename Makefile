@@ -1,7 +1,7 @@
 # Entry points for people and CI. The real work is in scripts/ so it can be
 # run directly too.
 
-.PHONY: run test bench build lint
+.PHONY: run test test-ollama bench build lint
 
 run:
 	COMPANIN_DEPS=runtime scripts/deps
@@ -9,6 +9,11 @@ run:
 
 test:
 	scripts/test
+
+# The tests against a real Ollama server (built by scripts/ollama, about four
+# minutes once) with a generated tiny model.
+test-ollama:
+	COMPANIN_OLLAMA_TESTS=1 scripts/test
 
 # Benchmarks only (-run '^$$' skips tests), without the race detector, which
 # would distort timings.

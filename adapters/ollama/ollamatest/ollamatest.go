@@ -163,7 +163,38 @@ func setup(ctx context.Context) (Server, *process, error) {
 		p.stop()
 		return Server{}, nil, err
 	}
+	if err := warmUp(ctx, s); err != nil {
+		err = fmt.Errorf("warm up tiny model: %w%s", err, p.logTail())
+		p.stop()
+		return Server{}, nil, err
+	}
 	return s, p, nil
+}
+
+// warmUp loads both models before any test runs. A test that gives up on a
+// request while its model is still loading (the timeout tests do) has left
+// the v0.6.8 server stalled for minutes; with the models loaded first, no
+// request ever waits for a load.
+func warmUp(ctx context.Context, s Server) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	base, err := url.Parse(s.Host)
+	if err != nil {
+		return err
+	}
+	c := api.NewClient(base, http.DefaultClient)
+	stream := false
+	err = c.Chat(ctx, &api.ChatRequest{Model: s.ChatModel, Stream: &stream,
+		Messages: []api.Message{{Role: "user", Content: "hello"}},
+		Options:  map[string]any{"num_predict": 1, "num_ctx": 512}}, func(api.ChatResponse) error { return nil })
+	if err != nil {
+		return fmt.Errorf("chat: %w", err)
+	}
+	if _, err := c.Embed(ctx, &api.EmbedRequest{Model: s.EmbedModel, Input: "hello",
+		Options: map[string]any{"num_ctx": 512}}); err != nil {
+		return fmt.Errorf("embed: %w", err)
+	}
+	return nil
 }
 
 // defaultBin is where scripts/ollama puts the binary; keep them in step.
