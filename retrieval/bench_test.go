@@ -37,7 +37,7 @@ func BenchmarkSearch(b *testing.B) {
 	for _, n := range []int{1_000, 10_000, 100_000} {
 		b.Run(fmt.Sprintf("chunks=%d", n), func(b *testing.B) {
 			if n >= 100_000 && testing.Short() {
-				b.Skip("100k passages take a minute to set up; run without -short")
+				b.Skip("SKIPPED with -short: 100k passages take a minute to set up; it runs with make bench or go test -bench Search ./retrieval")
 			}
 			ctx := context.Background()
 			pool := pgtest.Pool(b)

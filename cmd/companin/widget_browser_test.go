@@ -29,7 +29,7 @@ func chromium(t *testing.T) string {
 		}
 	}
 	if testing.Short() {
-		t.Skip("no chromium (run scripts/deps)")
+		t.Skip("SKIPPED: the widget browser test needs chromium, absent here, and -short was given; it runs in make test, where scripts/deps installs chromium")
 	}
 	t.Fatal("no chromium on PATH: run scripts/deps (or go test -short to skip browser tests)")
 	return ""
